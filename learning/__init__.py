@@ -1,0 +1,104 @@
+"""Smart Port Academy: the Flask application factory."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask
+
+from learning import config as settings
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the application: settings, extensions, blueprints, error handlers and commands."""
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.from_mapping(settings.defaults(app.instance_path))
+    app.config.update(settings.from_environment())
+    app.config.update(config or {})
+    settings.finalise(app.config, app.instance_path)
+    _make_instance_folder(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    register_security(app)
+    logging.getLogger("learning").setLevel(logging.INFO)
+    return app
+
+
+def _make_instance_folder(app: Flask) -> None:
+    import os
+
+    os.makedirs(app.instance_path, exist_ok=True)
+
+
+def register_extensions(app: Flask) -> None:
+    from learning import i18n
+    from learning.auth import login
+    from learning.celery_app import celery_init_app
+    from learning.db import configure_engine, engine_options
+    from learning.extensions import babel, csrf, db, login_manager, migrate
+
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+        **engine_options(app.config["SQLALCHEMY_DATABASE_URI"], app.config["SQLITE_BUSY_TIMEOUT_MS"]),
+        **app.config["SQLALCHEMY_ENGINE_OPTIONS"],
+    }
+    db.init_app(app)
+    with app.app_context():
+        configure_engine(app)
+    migrate.init_app(app, db, directory=str(_migrations_path()))
+    login_manager.init_app(app)
+    login.configure(login_manager)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
+    celery_init_app(app)
+    _import_models()
+
+
+def _migrations_path() -> Any:
+    from pathlib import Path
+
+    return Path(__file__).resolve().parent.parent / "migrations"
+
+
+def _import_models() -> None:
+    # Every model module, so that metadata is complete for migrations and create_all.
+    import learning.auth.models
+    import learning.catalog.models
+    import learning.progress.models
+    import learning.quizzes.models  # noqa: F401
+
+
+def register_blueprints(app: Flask) -> None:
+    from learning.api import bp as api_bp
+    from learning.auth.views import bp as auth_bp
+    from learning.catalog.views import bp as catalog_bp
+    from learning.extensions import csrf
+    from learning.health import bp as health_bp
+    from learning.progress.views import bp as progress_bp
+    from learning.quizzes.views import bp as quizzes_bp
+
+    for blueprint in (health_bp, auth_bp, catalog_bp, progress_bp, quizzes_bp, api_bp):
+        app.register_blueprint(blueprint)
+    csrf.exempt(api_bp)  # the API takes bearer tokens only, never cookies
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from learning.errors import register
+
+    register(app)
+
+
+def register_commands(app: Flask) -> None:
+    from learning.auth.cli import users_cli
+    from learning.content.cli import content_cli
+
+    app.cli.add_command(users_cli)
+    app.cli.add_command(content_cli)
+
+
+def register_security(app: Flask) -> None:
+    from learning.security.headers import register
+
+    register(app)

@@ -1,0 +1,123 @@
+"""Declaring API routes once: the Flask route, body parsing, the response model and the OpenAPI entry."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import wraps
+from typing import Any
+
+from flask import Blueprint, Response, g, request
+from pydantic import BaseModel, ValidationError
+
+from learning.auth.services import user_for_token
+from learning.errors import json_error
+from learning.extensions import db
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+class ApiError(Exception):
+    """An error answered as JSON with ``status``; raised anywhere in an API view."""
+
+    def __init__(self, status: int, code: str, message: str, fields: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.fields = fields or {}
+
+
+@bp.errorhandler(ApiError)
+def _api_error(error: ApiError) -> Response:
+    db.session.rollback()
+    return json_error(error.status, error.message, error.code, error.fields)
+
+
+@dataclass
+class Operation:
+    path: str
+    method: str
+    name: str
+    summary: str
+    body: type[BaseModel] | None
+    response: type[BaseModel] | None
+    status: int
+    auth: bool
+    errors: tuple[int, ...]
+    path_params: dict[str, str] = field(default_factory=dict)
+    query: dict[str, str] = field(default_factory=dict)
+
+
+OPERATIONS: list[Operation] = []
+_CONVERTER = re.compile(r"<(?:(\w+):)?(\w+)>")
+
+
+def _bearer() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip() or len(token) > 200:
+        return None
+    return token.strip()
+
+
+def authenticate_request() -> None:
+    """Set ``g.api_user`` and ``g.api_token`` from the bearer token, or raise 401."""
+    token = _bearer()
+    found = user_for_token(token) if token else None
+    if found is None:
+        raise ApiError(401, "unauthorized", "A valid bearer token is required.")
+    g.api_user, g.api_token = found
+
+
+def parse_body(model: type[BaseModel]) -> BaseModel:
+    """Parse the JSON body into ``model``: 400 when it is not JSON, 422 with fields when it does not fit."""
+    if not request.is_json:
+        raise ApiError(415, "unsupported_media_type", "Send the body as application/json.")
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ApiError(400, "bad_request", "The body must be a JSON object.")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        fields = {".".join(str(p) for p in err["loc"]) or "body": err["msg"] for err in exc.errors()}
+        raise ApiError(422, "validation_failed", "Some fields are not valid.", fields) from None
+
+
+def api_route(
+    path: str, method: str, *, summary: str, response: type[BaseModel] | None = None,
+    body: type[BaseModel] | None = None, status: int = 200, auth: bool = True, errors: tuple[int, ...] = (),
+    query: dict[str, str] | None = None,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:  # fmt: skip
+    """Register an API view; it receives ``body=`` when a body model is given and returns a model
+    (or a (model, status) pair, or None for 204)."""
+
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        params = {name: (conv or "string") for conv, name in _CONVERTER.findall(path)}
+        OPERATIONS.append(Operation(
+            path=_CONVERTER.sub(r"{\2}", path), method=method.lower(), name=view.__name__, summary=summary,
+            body=body, response=response, status=status, auth=auth, errors=errors, path_params=params,
+            query=query or {},
+        ))  # fmt: skip
+
+        @wraps(view)
+        def wrapped(**kwargs: Any) -> Any:
+            if auth:
+                authenticate_request()
+            if body is not None:
+                kwargs["body"] = parse_body(body)
+            result = view(**kwargs)
+            if result is None:
+                return Response(status=204)
+            code = status
+            if isinstance(result, tuple):
+                result, code = result
+            if isinstance(result, Response):
+                return result
+            return Response(result.model_dump_json(), status=code, mimetype="application/json")
+
+        bp.add_url_rule(path, endpoint=view.__name__, view_func=wrapped, methods=[method])
+        return wrapped
+
+    return decorator

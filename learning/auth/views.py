@@ -1,0 +1,175 @@
+"""Pages for registration, sign-in, sign-out, the profile and passwords."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from werkzeug.wrappers import Response
+
+from learning.auth import services
+from learning.auth.forms import (
+    ChangePasswordForm,
+    ForgotPasswordForm,
+    LoginForm,
+    LogoutForm,
+    ProfileForm,
+    RegistrationForm,
+    ResetPasswordForm,
+)
+from learning.auth.passwords import verify_password
+from learning.extensions import db
+from learning.mail.tasks import send_email
+from learning.outbox import after_commit
+
+bp = Blueprint("auth", __name__, template_folder="templates")
+
+
+def safe_next(target: str | None) -> str | None:
+    """Accept only a path on this site (no scheme, no host, no protocol-relative or backslash tricks)."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or any(ch in target for ch in "\\\r\n\t"):
+        return None
+    return target
+
+
+def _profile(form: ProfileForm | RegistrationForm) -> services.Profile:
+    return services.Profile(
+        full_name=form.full_name.data or "", country=form.country.data or None,
+        organisation=form.organisation.data or None, organisation_type=form.organisation_type.data or None,
+        job_title=form.job_title.data or None, language=form.language.data or "en",
+        timezone=form.timezone.data or "UTC", consent_share_progress=bool(form.consent_share_progress.data),
+    )  # fmt: skip
+
+
+def _sign_in(user: services.User) -> None:
+    session.clear()  # a fresh session at every sign-in
+    services.start_session(user)
+    login_user(user)
+    session.permanent = True
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register() -> str | Response:
+    if current_user.is_authenticated:
+        return redirect(url_for("progress.dashboard"))
+    form = RegistrationForm()
+    if form.validate_on_submit():
+        try:
+            user = services.create_user(form.email.data or "", form.password.data, _profile(form), set())
+        except services.AuthError:
+            # Same answer as a success would give, so that registration does not reveal accounts.
+            form.email.errors.append(_("An account with this e-mail address already exists. Sign in, or "
+                                       "reset your password."))  # fmt: skip
+        else:
+            _sign_in(user)
+            db.session.commit()
+            flash(_("Welcome, %(name)s. Your account is ready.", name=user.full_name), "success")
+            return redirect(url_for("catalog.index"))
+    return render_template("auth/register.html", form=form)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> str | Response | tuple[str, int]:
+    form = LoginForm()
+    next_url = safe_next(request.args.get("next"))
+    if form.validate_on_submit():
+        try:
+            user = services.authenticate(form.email.data or "", form.password.data or "")
+        except services.AuthError as exc:
+            db.session.commit()  # keep the record of the failed attempt
+            form.password.errors.append(exc.message)
+            return render_template("auth/login.html", form=form), exc.status
+        _sign_in(user)
+        db.session.commit()
+        return redirect(next_url or url_for("progress.dashboard"))
+    return render_template("auth/login.html", form=form)
+
+
+@bp.post("/logout")
+def logout() -> Response:
+    form = LogoutForm()
+    if not form.validate_on_submit():
+        abort(400)
+    if current_user.is_authenticated:
+        services.end_session(current_user.session_key)
+        db.session.commit()
+        logout_user()
+    session.clear()
+    flash(_("You are signed out."), "info")
+    return redirect(url_for("catalog.index"))
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def account() -> str | Response:
+    form = ProfileForm(obj=current_user)
+    if request.method == "GET":
+        form.consent_share_progress.data = current_user.consents_to_share
+    if form.validate_on_submit():
+        services.update_profile(current_user, _profile(form))
+        db.session.commit()
+        flash(_("Your profile is saved."), "success")
+        return redirect(url_for("auth.account"))
+    return render_template("auth/account.html", form=form, user=current_user)
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password() -> str | Response:
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        if not verify_password(current_user.password_hash, form.current_password.data or ""):
+            form.current_password.errors.append(_("That is not your current password."))
+        else:
+            services.change_password(current_user, form.password.data or "", keep_session=current_user.session_key)
+            db.session.commit()
+            flash(_("Your password is changed. You were signed out on your other devices."), "success")
+            return redirect(url_for("auth.account"))
+    return render_template("auth/change_password.html", form=form)
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+def forgot_password() -> str | Response | tuple[str, int]:
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        try:
+            found = services.request_password_reset(form.email.data or "")
+        except services.AuthError as exc:
+            form.email.errors.append(exc.message)
+            return render_template("auth/forgot_password.html", form=form), exc.status
+        if found is not None:
+            user, token = found
+            link = current_app.config["BASE_URL"].rstrip("/") + url_for("auth.reset_password", token=token)
+            text = render_template("auth/email/reset.txt", user=user, link=link)
+            html = render_template("auth/email/reset.html", user=user, link=link)
+            subject = _("Reset your Smart Port Academy password")
+            after_commit(lambda: send_email.delay(user.email, subject, text, html))
+        db.session.commit()
+        # The same answer whether or not the account exists.
+        flash(_("If an account uses that address, a reset link is on its way. It works once, for one hour."),
+              "info")  # fmt: skip
+        return redirect(url_for("auth.login"))
+    return render_template("auth/forgot_password.html", form=form)
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str) -> str | Response | tuple[str, int]:
+    if len(token) > 100:
+        abort(404)
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.reset_password(token, form.password.data or "")
+        except services.AuthError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+            return render_template("auth/reset_password.html", form=form, token=token), 400
+        db.session.commit()
+        flash(_("Your password is set. Sign in with it now."), "success")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/reset_password.html", form=form, token=token)

@@ -1,0 +1,1 @@
+"""The course catalogue and course pages."""

@@ -1,0 +1,160 @@
+"""Configuration defaults, overridden by environment variables and by the factory's dict.
+
+This is the only module that reads the environment.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+ENVIRONMENTS = ("production", "development", "testing")
+INSECURE_KEYS = {"", "dev", "change-me", "changeme", "secret"}
+
+
+def defaults(instance_path: str) -> dict[str, Any]:
+    """Return the settings every installation starts from."""
+    instance = Path(instance_path)
+    return {
+        "ACADEMY_ENV": "production",
+        "SECRET_KEY": "",
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / 'academy.db'}",
+        "SQLALCHEMY_ENGINE_OPTIONS": {},
+        "SQLITE_BUSY_TIMEOUT_MS": 30_000,
+        "BASE_URL": "http://localhost:8000",
+        "CONTENT_PATH": str(Path(__file__).resolve().parent.parent / "content"),
+        # Celery: the embedded default is kombu's SQLAlchemy transport on a SQLite file.
+        "CELERY": {
+            "broker_url": f"sqla+sqlite:///{instance / 'broker.db'}",
+            "broker_polling_interval": 0.05,
+            "task_ignore_result": True,
+            "task_serializer": "json",
+            "accept_content": ["json"],
+            "task_acks_late": True,
+            "task_reject_on_worker_lost": True,
+            "worker_prefetch_multiplier": 1,
+            "broker_connection_retry_on_startup": True,
+            # longer than the longest task (an export of 100,000 rows takes well under an hour)
+            "broker_transport_options": {},
+            "beat_schedule_filename": str(instance / "celerybeat-schedule"),
+            "task_always_eager": False,
+        },
+        "REDIS_VISIBILITY_TIMEOUT": 2 * 3600,
+        # Mail: "file" writes each message to MAIL_FILE_PATH; "smtp" sends through MAIL_SERVER.
+        "MAIL_BACKEND": "file",
+        "MAIL_FILE_PATH": str(instance / "mail"),
+        "MAIL_SERVER": "localhost",
+        "MAIL_PORT": 25,
+        "MAIL_USE_TLS": False,
+        "MAIL_USE_SSL": False,
+        "MAIL_USERNAME": None,
+        "MAIL_PASSWORD": None,
+        "MAIL_DEFAULT_SENDER": "Smart Port Academy <no-reply@localhost>",
+        "MAIL_TIMEOUT": 10,
+        # Security
+        "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+        "MAX_FORM_MEMORY_SIZE": 2 * 1024 * 1024,
+        "SESSION_COOKIE_NAME": "academy_session",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": True,
+        "SESSION_LIFETIME": timedelta(hours=12),
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
+        "REMEMBER_COOKIE_DURATION": timedelta(seconds=0),
+        "WTF_CSRF_TIME_LIMIT": 3600 * 12,
+        "WTF_CSRF_SSL_STRICT": False,
+        "HSTS_SECONDS": 31_536_000,
+        "API_TOKEN_LIFETIME": timedelta(days=30),
+        "PASSWORD_RESET_LIFETIME": timedelta(hours=1),
+        "LOGIN_LOCK_FAILURES": 6,
+        "LOGIN_LOCK_DURATION": timedelta(minutes=30),
+        "THROTTLE_PER_MINUTE": 10,
+        "BABEL_DEFAULT_LOCALE": "en",
+        "BABEL_DEFAULT_TIMEZONE": "UTC",
+        "LANGUAGES": {"en": "English"},
+    }
+
+
+def _env_bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def from_environment(environ: os._Environ[str] | dict[str, str] | None = None) -> dict[str, Any]:
+    """Read the documented environment variables into settings."""
+    env = os.environ if environ is None else environ
+    settings: dict[str, Any] = {}
+    simple = {
+        "ACADEMY_ENV": "ACADEMY_ENV",
+        "SECRET_KEY": "SECRET_KEY",
+        "DATABASE_URL": "SQLALCHEMY_DATABASE_URI",
+        "BASE_URL": "BASE_URL",
+        "CONTENT_PATH": "CONTENT_PATH",
+        "MAIL_BACKEND": "MAIL_BACKEND",
+        "MAIL_FILE_PATH": "MAIL_FILE_PATH",
+        "MAIL_SERVER": "MAIL_SERVER",
+        "MAIL_USERNAME": "MAIL_USERNAME",
+        "MAIL_PASSWORD": "MAIL_PASSWORD",
+        "MAIL_DEFAULT_SENDER": "MAIL_DEFAULT_SENDER",
+    }
+    for name, key in simple.items():
+        if env.get(name):
+            settings[key] = env[name]
+    for name in ("MAIL_PORT", "MAIL_TIMEOUT", "REDIS_VISIBILITY_TIMEOUT"):
+        if env.get(name):
+            settings[name] = int(env[name])
+    for name in ("MAIL_USE_TLS", "MAIL_USE_SSL"):
+        if env.get(name):
+            settings[name] = _env_bool(env[name])
+    if env.get("CELERY_BROKER_URL"):
+        settings["CELERY_BROKER_URL"] = env["CELERY_BROKER_URL"]
+    return settings
+
+
+def finalise(config: dict[str, Any], instance_path: str) -> None:
+    """Derive dependent settings and refuse unsafe ones; mutates ``config``."""
+    env = config["ACADEMY_ENV"]
+    if env not in ENVIRONMENTS:
+        raise RuntimeError(f"ACADEMY_ENV must be one of {', '.join(ENVIRONMENTS)}, not {env!r}")
+    url = config["SQLALCHEMY_DATABASE_URI"]
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url.removeprefix("postgres://")
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    config["SQLALCHEMY_DATABASE_URI"] = url
+
+    broker = config.pop("CELERY_BROKER_URL", None)
+    celery = dict(config["CELERY"])
+    if broker:
+        celery["broker_url"] = broker
+    if celery["broker_url"].startswith(("redis://", "rediss://")):
+        celery["broker_transport_options"] = {
+            **celery.get("broker_transport_options", {}),
+            "visibility_timeout": config["REDIS_VISIBILITY_TIMEOUT"],
+        }
+    config["CELERY"] = celery
+
+    key = config.get("SECRET_KEY") or ""
+    if key.strip().lower() in INSECURE_KEYS or len(key) < 32:
+        if env == "production":
+            raise RuntimeError(
+                "SECRET_KEY must be set to a random value of at least 32 characters in production "
+                "(for example: python -c 'import secrets; print(secrets.token_urlsafe(48))')."
+            )
+        config["SECRET_KEY"] = _instance_secret(instance_path)
+    if env == "development":
+        config["SESSION_COOKIE_SECURE"] = False
+
+
+def _instance_secret(instance_path: str) -> str:
+    """Return a key kept in the instance folder, made on first use (development and tests only)."""
+    path = Path(instance_path) / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key

@@ -1,0 +1,83 @@
+"""Error answers: JSON under /api, friendly pages everywhere else, never a traceback."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Response, jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "unprocessable",
+    429: "too_many_requests",
+    500: "internal_error",
+    503: "unavailable",
+}
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def json_error(status: int, message: str, code: str | None = None,
+               fields: dict[str, Any] | None = None) -> Response:  # fmt: skip
+    """Return the API's error body ``{"error": {"code", "message", "fields"}}`` with ``status``."""
+    response = jsonify({"error": {"code": code or CODES.get(status, "error"), "message": message,
+                                  "fields": fields or {}}})  # fmt: skip
+    response.status_code = status
+    return response
+
+
+def _page(status: int, title: str, message: str) -> tuple[str, int]:
+    return render_template("errors/error.html", status=status, title=title, message=message), status
+
+
+MESSAGES = {
+    400: ("Bad request", "The request could not be understood. Go back and try again."),
+    401: ("Sign in needed", "Sign in to see this page."),
+    403: ("Not allowed", "Your account does not have access to this page."),
+    404: ("Page not found", "There is nothing at this address. Check the link, or start from the catalogue."),
+    405: ("Not allowed", "This page does not accept that kind of request."),
+    413: ("Too large", "What you sent is larger than this site accepts."),
+    429: ("Too many attempts", "Too many attempts in a short time. Wait a minute and try again."),
+    500: ("Something went wrong", "Something went wrong on our side. Nothing you did caused it; try again later."),
+}
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError) -> Any:
+        if wants_json():
+            return json_error(400, "CSRF check failed.", "csrf")
+        return _page(400, _("Form expired"), _("The form was open too long or came from elsewhere. "
+                                               "Go back, reload the page and try again."))
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> Any:
+        status = error.code or 500
+        if wants_json():
+            return json_error(status, error.description or CODES.get(status, "error"))
+        title, message = MESSAGES.get(status, (error.name, error.description or ""))
+        return _page(status, _(title), _(message))
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception) -> Any:
+        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        if wants_json():
+            return json_error(500, "Internal error.")
+        title, message = MESSAGES[500]
+        return _page(500, _(title), _(message))
+
+    @app.errorhandler(InternalServerError)
+    def internal(error: InternalServerError) -> Any:
+        return unexpected(error)

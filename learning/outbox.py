@@ -1,0 +1,33 @@
+"""Side effects that must wait for the commit: queued tasks and e-mails never leave a rolled-back
+transaction (RELIABILITY rule 4)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+_KEY = "after_commit"
+
+
+def after_commit(callback: Callable[[], Any]) -> None:
+    """Run ``callback`` once the current transaction of ``db.session`` commits; drop it on rollback."""
+    from learning.extensions import db
+
+    session = db.session()
+    session.info.setdefault(_KEY, []).append(callback)
+
+
+@event.listens_for(Session, "after_commit")
+def _run_after_commit(session: Session) -> None:
+    callbacks = session.info.pop(_KEY, [])
+    for callback in callbacks:
+        callback()
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_on_rollback(session: Session, previous_transaction: Any) -> None:
+    if previous_transaction.parent is None:  # only the outermost transaction
+        session.info.pop(_KEY, None)

@@ -1,0 +1,1 @@
+"""Enrolments, lessons and each learner's progress."""

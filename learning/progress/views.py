@@ -1,0 +1,129 @@
+"""The learner's pages: dashboard, enrolment, lessons and marking them complete."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
+
+from learning.catalog import services as catalog
+from learning.catalog.models import Course
+from learning.extensions import db
+from learning.progress import services
+from learning.progress.forms import CompleteLessonForm, EnrolForm, LeaveForm
+from learning.progress.models import Enrolment
+
+bp = Blueprint("progress", __name__, template_folder="templates")
+
+
+def _course_or_404(slug: str) -> Course:
+    course = catalog.course_by_slug(slug)
+    if course is None or course.current_version_id is None:
+        abort(404)
+    return course
+
+
+def _studying(course: Course) -> Enrolment:
+    """The learner's active enrolment, or send them to the course page to enrol."""
+    enrolment = services.find_enrolment(current_user, course)
+    if enrolment is None or not enrolment.is_active:
+        abort(redirect(url_for("catalog.course", slug=course.slug)))
+    return enrolment
+
+
+@bp.get("/dashboard")
+@login_required
+def dashboard() -> str:
+    enrolments = services.enrolments_of(current_user)
+    done = services.completed_lessons_of(enrolments)
+    rows = []
+    for enrolment in enrolments:
+        out = services.outline(enrolment.version_id)
+        next_slug = next((s for s in out.lesson_slugs if s not in done[enrolment.id]), None)
+        rows.append((enrolment, out, next_slug))
+    return render_template("progress/dashboard.html", rows=rows)
+
+
+@bp.post("/courses/<slug>/enrolment")
+@login_required
+def enrol(slug: str) -> Response:
+    course = _course_or_404(slug)
+    if not EnrolForm().validate_on_submit():
+        abort(400)
+    try:
+        services.enrol(current_user, course)
+    except services.ProgressError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("catalog.course", slug=slug))
+    db.session.commit()
+    flash(_("You are enrolled. Start with the first lesson when you are ready."), "success")
+    return redirect(url_for("catalog.course", slug=slug))
+
+
+@bp.post("/courses/<slug>/leave")
+@login_required
+def leave(slug: str) -> Response:
+    course = _course_or_404(slug)
+    if not LeaveForm().validate_on_submit():
+        abort(400)
+    enrolment = services.find_enrolment(current_user, course)
+    if enrolment is not None:
+        services.leave(enrolment)
+        db.session.commit()
+    flash(_("You have left the course. Your progress is kept if you come back."), "info")
+    return redirect(url_for("catalog.course", slug=slug))
+
+
+@bp.get("/courses/<slug>/continue")
+@login_required
+def continue_course(slug: str) -> Response:
+    course = _course_or_404(slug)
+    enrolment = _studying(course)
+    state = services.progress_for(enrolment, enrolment.version_id)
+    next_slug = state.next_lesson(services.outline(enrolment.version_id))
+    if next_slug is None:
+        return redirect(url_for("catalog.course", slug=slug))
+    return redirect(url_for("progress.lesson", slug=slug, lesson_slug=next_slug))
+
+
+@bp.get("/courses/<slug>/lessons/<lesson_slug>")
+@login_required
+def lesson(slug: str, lesson_slug: str) -> str:
+    course = _course_or_404(slug)
+    enrolment = _studying(course)
+    lesson = catalog.lesson_in_version(enrolment.version_id, lesson_slug)
+    if lesson is None:
+        abort(404)
+    out = services.outline(enrolment.version_id)
+    previous_slug, next_slug = out.neighbours(lesson.slug)
+    completed_at = services.lesson_completed_at(enrolment, lesson.slug)
+    module = out.module_of(lesson.slug)
+    return render_template(
+        "progress/lesson.html", course=course, enrolment=enrolment, lesson=lesson, module=lesson.module,
+        outline=out, outline_module=module, previous_slug=previous_slug, next_slug=next_slug,
+        completed_at=completed_at, is_last_of_module=module.lesson_slugs[-1] == lesson.slug,
+        form=CompleteLessonForm(),
+    )  # fmt: skip
+
+
+@bp.post("/courses/<slug>/lessons/<lesson_slug>/complete")
+@login_required
+def complete_lesson(slug: str, lesson_slug: str) -> Response:
+    course = _course_or_404(slug)
+    if not CompleteLessonForm().validate_on_submit():
+        abort(400)
+    enrolment = _studying(course)
+    try:
+        services.complete_lesson(enrolment, lesson_slug)
+    except services.ProgressError:
+        abort(404)
+    db.session.commit()
+    out = services.outline(enrolment.version_id)
+    module = out.module_of(lesson_slug)
+    _, next_slug = out.neighbours(lesson_slug)
+    if module.lesson_slugs[-1] == lesson_slug and module.quiz_id is not None:
+        return redirect(url_for("quizzes.take", quiz_id=module.quiz_id))
+    if next_slug is None:
+        return redirect(url_for("catalog.course", slug=slug))
+    return redirect(url_for("progress.lesson", slug=slug, lesson_slug=next_slug))

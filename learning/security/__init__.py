@@ -1,0 +1,1 @@
+"""Response headers, the security log and other cross-cutting protections."""

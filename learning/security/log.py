@@ -1,0 +1,33 @@
+"""The security log: one JSON line per sign-in, sign-out, lock-out and refusal."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from flask import has_request_context, request
+
+from learning.db import utcnow
+
+logger = logging.getLogger("learning.security")
+
+
+def client_address() -> str:
+    """Return the client's address as the WSGI server saw it (behind a proxy, via ProxyFix)."""
+    return (request.remote_addr or "unknown") if has_request_context() else "cli"
+
+
+def security_event(event: str, outcome: str, *, user_id: int | None = None, email: str | None = None,
+                   **details: object) -> None:
+    """Log one structured line; JSON encoding keeps CR and LF in values from splitting it."""
+    record = {
+        "at": utcnow().isoformat(),
+        "event": event,
+        "outcome": outcome,
+        "user_id": user_id,
+        "email": email,
+        "address": client_address(),
+        "route": f"{request.method} {request.path}" if has_request_context() else None,
+        **details,
+    }
+    logger.info(json.dumps(record, ensure_ascii=True, default=str))
