@@ -52,6 +52,7 @@ def register_extensions(app: Flask) -> None:
     login.configure(login_manager)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
+    app.jinja_env.globals["get_locale"] = i18n.current_locale
     celery_init_app(app)
     _import_models()
 

@@ -54,6 +54,8 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "MAIL_PASSWORD": None,
         "MAIL_DEFAULT_SENDER": "Smart Port Academy <no-reply@localhost>",
         "MAIL_TIMEOUT": 10,
+        # Behind a reverse proxy that sets X-Forwarded-For/-Proto/-Host (one hop).
+        "PROXY_FIX": False,
         # Security
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
         "MAX_FORM_MEMORY_SIZE": 2 * 1024 * 1024,
@@ -105,12 +107,22 @@ def from_environment(environ: os._Environ[str] | dict[str, str] | None = None) -
     for name in ("MAIL_PORT", "MAIL_TIMEOUT", "REDIS_VISIBILITY_TIMEOUT"):
         if env.get(name):
             settings[name] = int(env[name])
-    for name in ("MAIL_USE_TLS", "MAIL_USE_SSL"):
+    for name in ("MAIL_USE_TLS", "MAIL_USE_SSL", "PROXY_FIX"):
         if env.get(name):
             settings[name] = _env_bool(env[name])
     if env.get("CELERY_BROKER_URL"):
         settings["CELERY_BROKER_URL"] = env["CELERY_BROKER_URL"]
     return settings
+
+
+def server_settings(environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """Where `academy serve` listens and how many web workers it starts."""
+    env = os.environ if environ is None else environ
+    return {
+        "host": env.get("ACADEMY_HOST", "127.0.0.1"),
+        "port": int(env.get("ACADEMY_PORT", "8000")),
+        "workers": int(env.get("WEB_CONCURRENCY", "2")),
+    }
 
 
 def finalise(config: dict[str, Any], instance_path: str) -> None:

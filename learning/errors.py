@@ -57,6 +57,7 @@ MESSAGES = {
 def register(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError) -> Any:
+        app.logger.info("CSRF check failed on %s %s: %s", request.method, request.path, error.description)
         if wants_json():
             return json_error(400, "CSRF check failed.", "csrf")
         return _page(400, _("Form expired"), _("The form was open too long or came from elsewhere. "

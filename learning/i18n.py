@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import current_app, request
+from flask_babel import get_locale
 from flask_login import current_user
 
 
@@ -17,3 +18,9 @@ def select_timezone() -> str | None:
     if current_user and current_user.is_authenticated:
         return str(current_user.timezone)
     return None
+
+
+def current_locale() -> str:
+    """The locale of this request as a language tag, for <html lang>."""
+    locale = get_locale()
+    return str(locale).replace("_", "-") if locale else "en"

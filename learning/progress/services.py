@@ -142,13 +142,14 @@ def progress_for(enrolment: Enrolment | None, version_id: int) -> CourseProgress
         states: dict[str, ModuleState] = {}
         done: dict[str, datetime] = {}
     else:
-        done = dict(
-            db.session.execute(
+        done = {
+            slug: at
+            for slug, at in db.session.execute(
                 select(LessonCompletion.lesson_slug, LessonCompletion.completed_at).where(
                     LessonCompletion.enrolment_id == enrolment.id
                 )
-            ).tuples()
-        )
+            )
+        }
         states = {
             s.module_slug: s
             for s in db.session.scalars(select(ModuleState).where(ModuleState.enrolment_id == enrolment.id))

@@ -121,7 +121,7 @@ def complete_lesson(slug: str, lesson_slug: str) -> Response:
     db.session.commit()
     out = services.outline(enrolment.version_id)
     module = out.module_of(lesson_slug)
-    _, next_slug = out.neighbours(lesson_slug)
+    _before, next_slug = out.neighbours(lesson_slug)
     if module.lesson_slugs[-1] == lesson_slug and module.quiz_id is not None:
         return redirect(url_for("quizzes.take", quiz_id=module.quiz_id))
     if next_slug is None:

@@ -85,7 +85,7 @@ def result(quiz_id: int, attempt_id: int) -> str:
     correct = {row["question"]: row["correct"] for row in attempt.results}
     out = progress.outline(enrolment.version_id)
     module = next(m for m in out.modules if m.slug == quiz.module.slug)
-    _, next_slug = out.neighbours(module.lesson_slugs[-1]) if module.lesson_slugs else (None, None)
+    _before, next_slug = out.neighbours(module.lesson_slugs[-1]) if module.lesson_slugs else (None, None)
     message = _("You passed this quiz.") if attempt.passed else _("Not passed yet: review the lessons and try again.")
     return render_template(
         "quizzes/result.html", quiz=quiz, attempt=attempt, chosen=chosen, correct=correct,

@@ -1,0 +1,144 @@
+"""Shared fixtures: one app and schema per run, one rolled-back transaction per test.
+
+Set TEST_DATABASE_URL to run the whole suite on PostgreSQL instead of a SQLite file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+from learning import create_app
+from learning.config import defaults
+from learning.content.spec import read_content
+from learning.content.sync import sync_course
+from learning.extensions import db
+from learning.progress.services import clear_outline_cache
+
+pytest_plugins = ["tests.fixtures.factories", "tests.fixtures.smtp"]
+
+FIXTURE_CONTENT = Path(__file__).parent / "fixtures" / "content"
+TEST_SECRET = "test-secret-key-that-is-long-enough-for-production-checks"
+
+
+def database_url(tmp: Path) -> str:
+    return os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp / 'test.db'}"
+
+
+def test_config(url: str, **overrides: Any) -> dict[str, Any]:
+    """Settings for an app under test: eager Celery in-process, the fixture course, a fixed key."""
+    celery = {**defaults("/tmp")["CELERY"], "broker_url": "memory://", "task_always_eager": True,
+              "task_eager_propagates": True}  # fmt: skip
+    return {
+        "ACADEMY_ENV": "testing",
+        "SECRET_KEY": TEST_SECRET,
+        "SQLALCHEMY_DATABASE_URI": url,
+        "CONTENT_PATH": str(FIXTURE_CONTENT),
+        "CELERY": celery,
+        "MAIL_BACKEND": "file",
+        "BASE_URL": "http://localhost",
+        **overrides,
+    }
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    app = create_app(test_config(database_url(tmp_path_factory.mktemp("db")),
+                                 MAIL_FILE_PATH=str(tmp_path_factory.mktemp("mail"))))  # fmt: skip
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+        courses, problems = read_content(FIXTURE_CONTENT)
+        assert not problems, problems
+        for course in courses:
+            sync_course(course)
+        db.session.commit()
+        db.session.remove()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.drop_all()
+        db.engine.dispose()
+
+
+class TestSession(scoped_session):  # type: ignore[type-arg]
+    """The test's session: requests end with remove(), which here only rolls back to the savepoint,
+    so that the test's objects stay attached until the test's own rollback."""
+
+    def remove(self) -> None:
+        if self.registry.has():
+            self.registry().rollback()
+
+    def close_for_good(self) -> None:
+        super().remove()
+
+
+class Browser(FlaskClient):
+    """A test client whose every request gets a fresh application context (and so a fresh ``g``),
+    as under a real server, even while the test itself holds one."""
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
+@pytest.fixture(autouse=True)
+def _transaction(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Run each test inside a transaction that is rolled back at its end."""
+    if "app" not in request.fixturenames or request.node.get_closest_marker("no_rollback"):
+        yield
+        return
+    app: Flask = request.getfixturevalue("app")
+    with app.app_context():
+        connection = db.engine.connect()
+        outer = connection.begin()
+        original = db.session
+        db.session = TestSession(sessionmaker(bind=connection, join_transaction_mode="create_savepoint"))
+        clear_outline_cache()
+        try:
+            yield
+        finally:
+            db.session.close_for_good()
+            db.session = original
+            outer.rollback()
+            connection.close()
+            clear_outline_cache()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """A browser on HTTPS, so that it sends the Secure session cookie back as a real one would."""
+    app.test_client_class = Browser
+    test_client = app.test_client()
+    test_client.environ_base["wsgi.url_scheme"] = "https"
+    return test_client
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    return app.test_cli_runner()
+
+
+CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+
+
+def csrf_from(html: str) -> str:
+    """Return the CSRF token of the first form in a page."""
+    match = CSRF.search(html)
+    assert match, "no CSRF token in the page"
+    return match.group(1) or match.group(2)
+
+
+def post_form(client: FlaskClient, page: str, data: dict[str, Any], action: str | None = None,
+              **kwargs: Any) -> Any:  # fmt: skip
+    """GET ``page``, take its CSRF token and POST ``data`` to ``action`` (default: the same page)."""
+    html = client.get(page).get_data(as_text=True)
+    return client.post(action or page, data={"csrf_token": csrf_from(html), **data}, **kwargs)
