@@ -23,7 +23,7 @@ from learning.content.sync import sync_course
 from learning.extensions import db
 from learning.progress.services import clear_outline_cache
 
-pytest_plugins = ["tests.fixtures.factories", "tests.fixtures.smtp"]
+pytest_plugins = ["tests.fixtures.factories", "tests.fixtures.smtp", "tests.fixtures.api"]
 
 FIXTURE_CONTENT = Path(__file__).parent / "fixtures" / "content"
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-production-checks"
@@ -74,8 +74,14 @@ class TestSession(scoped_session):  # type: ignore[type-arg]
     so that the test's objects stay attached until the test's own rollback."""
 
     def remove(self) -> None:
-        if self.registry.has():
-            self.registry().rollback()
+        if not self.registry.has():
+            return
+        session = self.registry()
+        transaction = session.get_transaction()
+        # An eager task run from an after-commit hook ends its own app context while the request's
+        # session is still committing; under a real server that context has a session of its own.
+        if transaction is None or transaction.is_active:
+            session.rollback()
 
     def close_for_good(self) -> None:
         super().remove()
