@@ -83,8 +83,9 @@ def grade(quiz: Quiz, answers: dict[int, list[int]]) -> Grade:
     return Grade(quiz, score, score >= quiz.pass_mark, results)
 
 
-def submit_attempt(enrolment: Enrolment, quiz: Quiz, answers: dict[int, list[int]],
-                   at: datetime | None = None) -> tuple[QuizAttempt, Grade]:
+def submit_attempt(
+    enrolment: Enrolment, quiz: Quiz, answers: dict[int, list[int]], at: datetime | None = None
+) -> tuple[QuizAttempt, Grade]:
     """Grade and record an attempt, update the module state and the course completion. Flushes."""
     if quiz.module.version_id != enrolment.version_id:
         raise progress.ProgressError("wrong_version", "This quiz belongs to another version of the course.")
@@ -92,12 +93,19 @@ def submit_attempt(enrolment: Enrolment, quiz: Quiz, answers: dict[int, list[int
     locked = progress.lock_enrolment(enrolment.id)
     when = progress.clamp_time(at)
     attempt = QuizAttempt(
-        enrolment_id=locked.id, quiz_id=quiz.id, module_slug=quiz.module.slug, score=result.score,
-        passed=result.passed, submitted_at=when, created_at=utcnow(),
-        answers={r.question.slug: [c.position for c in r.question.choices if c.id in r.chosen]
-                 for r in result.results},
+        enrolment_id=locked.id,
+        quiz_id=quiz.id,
+        module_slug=quiz.module.slug,
+        score=result.score,
+        passed=result.passed,
+        submitted_at=when,
+        created_at=utcnow(),
+        answers={
+            r.question.slug: [c.position for c in r.question.choices if c.id in r.chosen]
+            for r in result.results
+        },
         results=[{"question": r.question.slug, "correct": r.correct} for r in result.results],
-    )  # fmt: skip
+    )
     db.session.add(attempt)
     progress.record_quiz_result(locked, quiz.module.slug, result.score, result.passed, when)
     db.session.flush()
