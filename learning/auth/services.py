@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import case, func, select, update
 
 from learning.auth.models import ApiToken, AuthAttempt, LoginSession, PasswordReset, User, UserRole
@@ -25,9 +26,6 @@ class AuthError(Exception):
         self.code = code
         self.message = message
         self.status = status
-
-
-INVALID_LOGIN = "The e-mail address or password is not correct, or the account is locked."
 
 
 def token_hash(token: str) -> str:
@@ -59,7 +57,7 @@ def create_user(email: str, password: str | None, profile: Profile, roles: set[s
     """Create a user with ``roles`` (every user is also a learner); flushes. Raises AuthError if taken."""
     email = normalise_email(email)
     if find_user(email) is not None:
-        raise AuthError("email_taken", "An account with this e-mail address already exists.", 409)
+        raise AuthError("email_taken", _("An account with this e-mail address already exists."), 409)
     now = utcnow()
     user = User(
         email=email,
@@ -124,7 +122,7 @@ def authenticate(email: str, password: str, kind: str = "login") -> User:
     """
     if throttled(kind):
         security_event(kind, "throttled", email=normalise_email(email))
-        raise AuthError("throttled", "Too many attempts. Wait a minute and try again.", 429)
+        raise AuthError("throttled", _("Too many attempts. Wait a minute and try again."), 429)
     user = find_user(email)
     now = utcnow()
     ok = verify_password(user.password_hash if user else None, password)
@@ -139,7 +137,11 @@ def authenticate(email: str, password: str, kind: str = "login") -> User:
             user_id=user.id if user else None,
             email=normalise_email(email),
         )
-        raise AuthError("invalid_credentials", INVALID_LOGIN, 401)
+        raise AuthError(
+            "invalid_credentials",
+            _("The e-mail address or password is not correct, or the account is locked."),
+            401,
+        )
     _record_attempt(kind, user.email, True)
     user.failed_logins = 0
     user.locked_until = None
@@ -268,7 +270,7 @@ def request_password_reset(email: str) -> tuple[User, str] | None:
     """Create a single-use reset token for the account, if there is an active one; throttled per address."""
     if throttled("reset"):
         security_event("reset", "throttled", email=normalise_email(email))
-        raise AuthError("throttled", "Too many attempts. Wait a minute and try again.", 429)
+        raise AuthError("throttled", _("Too many attempts. Wait a minute and try again."), 429)
     user = find_user(email)
     _record_attempt("reset", normalise_email(email), user is not None)
     if user is None or not user.active:
@@ -305,6 +307,6 @@ def reset_password(token: str, new_password: str) -> User:
     ).scalar_one_or_none()
     user = db.session.get(User, claimed) if claimed is not None else None
     if user is None or not user.active:
-        raise AuthError("invalid_token", "This reset link is not valid any more. Ask for a new one.", 400)
+        raise AuthError("invalid_token", _("This reset link is not valid any more. Ask for a new one."), 400)
     change_password(user, new_password)
     return user

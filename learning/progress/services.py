@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache, partial
 
+from flask_babel import gettext as _
 from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -229,10 +230,10 @@ def lesson_completed_at(enrolment: Enrolment, lesson_slug: str) -> datetime | No
 def enrol(user: User, course: Course) -> Enrolment:
     """Enrol ``user`` in ``course`` (or bring back a learner who left); idempotent."""
     if course.current_version_id is None:
-        raise ProgressError("not_published", "This course has no published version yet.")
+        raise ProgressError("not_published", _("This course has no published version yet."))
     existing = find_enrolment(user, course)
     if existing is None and course.is_archived:
-        raise ProgressError("archived", "This course is archived and takes no new enrolments.")
+        raise ProgressError("archived", _("This course is archived and takes no new enrolments."))
     now = utcnow()
     stmt = insert_for(Enrolment).values(
         user_id=user.id,
@@ -268,7 +269,7 @@ def active_enrolment(user: User, course: Course) -> Enrolment:
     """Return the learner's active enrolment or raise ProgressError('not_enrolled')."""
     enrolment = find_enrolment(user, course)
     if enrolment is None or not enrolment.is_active:
-        raise ProgressError("not_enrolled", "Enrol in the course first.")
+        raise ProgressError("not_enrolled", _("Enrol in the course first."))
     return enrolment
 
 
@@ -276,7 +277,7 @@ def complete_lesson(enrolment: Enrolment, lesson_slug: str, at: datetime | None 
     """Record a lesson as completed (the first time is kept); return whether it was new."""
     enrolment = lock_enrolment(enrolment.id)
     if lesson_slug not in outline(enrolment.version_id).lesson_slugs:
-        raise ProgressError("unknown_lesson", "That lesson is not part of the course.")
+        raise ProgressError("unknown_lesson", _("That lesson is not part of the course."))
     when = clamp_time(at)
     inserted = db.session.execute(
         insert_for(LessonCompletion)
