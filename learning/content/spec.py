@@ -189,7 +189,10 @@ COURSE_FIELDS = {
     "max_lesson_words",
     "min_quiz_questions",
 }
-MODULE_FIELDS = {"title", "summary", "objectives", "lessons", "case_studies", "reflection", "references"}
+MODULE_FIELDS = {
+    "title", "summary", "objectives", "lessons", "case_studies", "reflection", "references",
+    "min_quiz_questions",
+}  # fmt: skip
 QUIZ_FIELDS = {"title", "pass_mark", "questions"}
 QUESTION_FIELDS = {"slug", "type", "text", "choices", "answer", "explanation", "source"}
 
@@ -333,7 +336,24 @@ def _read_module(
         case_studies.append({"title": reader.text(case, "title", *path, max_length=200), "lesson": lesson})
     reflection = reader.text(data, "reflection")
     _check_citations(reader, reflection, references, reader.line("reflection"))
-    quiz = _read_quiz(course, folder, references, rules, problems)
+    module_rules = {**rules}
+    if "min_quiz_questions" in data:
+        module_rules["min_quiz_questions"] = reader.integer(data, "min_quiz_questions", 1, 1000)
+    quiz = _read_quiz(course, folder, references, module_rules, problems)
+    if quiz is not None:
+        cited = {key for lesson in lessons for _, key in render.citations(lesson.body)}
+        quiz_file = _Reader(course, folder / "quiz.yaml", [])
+        for question in quiz.questions:
+            if question.source and question.source in references and question.source not in cited:
+                problems.append(
+                    Problem(
+                        quiz_file.name,
+                        question.line,
+                        f"question {question.slug!r} rests on "
+                        f"{question.source}, which no lesson of the module cites; the answer "
+                        "must follow from the lessons",
+                    )
+                )
     return ModuleSpec(
         slug=folder.name,
         title=reader.text(data, "title", max_length=200),
@@ -444,7 +464,7 @@ def _read_quiz(
     if len(raw) < rules["min_quiz_questions"]:
         reader.error(
             reader.line("questions"),
-            f"the quiz has {len(raw)} questions; this course requires at least {rules['min_quiz_questions']}",
+            f"the quiz has {len(raw)} questions; this module requires at least {rules['min_quiz_questions']}",
         )
     questions = [q for i, item in enumerate(raw) if (q := _read_question(reader, item, i, references))]
     types = {q.type for q in questions}

@@ -126,7 +126,19 @@ CASES = [
         "course.yaml",
         "min_quiz_questions: 3",
         "min_quiz_questions: 4",
-        "first-steps/quiz.yaml:3: the quiz has 3 questions; this course requires at least 4",
+        "first-steps/quiz.yaml:3: the quiz has 3 questions; this module requires at least 4",
+    ),
+    (
+        "first-steps/module.yaml",
+        "lessons:\n",
+        "min_quiz_questions: 5\nlessons:\n",
+        "first-steps/quiz.yaml:3: the quiz has 3 questions; this module requires at least 5",
+    ),
+    (
+        "first-steps/lessons/first-a.md",
+        "electronically [S18].",
+        "electronically.",
+        "first-steps/quiz.yaml:4: question 'first-single' rests on S18, which no lesson of the module cites",
     ),
     (
         "first-steps/module.yaml",
