@@ -23,6 +23,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_errorhandlers(app)
     register_commands(app)
     register_security(app)
+    register_hooks(app)
     logging.getLogger("learning").setLevel(logging.INFO)
     return app
 
@@ -73,20 +74,23 @@ def _import_models() -> None:
     # Every model module, so that metadata is complete for migrations and create_all.
     import learning.auth.models
     import learning.catalog.models
+    import learning.certificates.models
     import learning.progress.models
-    import learning.quizzes.models  # noqa: F401
+    import learning.quizzes.models
+    import learning.throttle  # noqa: F401
 
 
 def register_blueprints(app: Flask) -> None:
     from learning.api import bp as api_bp
     from learning.auth.views import bp as auth_bp
     from learning.catalog.views import bp as catalog_bp
+    from learning.certificates.views import bp as certificates_bp
     from learning.extensions import csrf
     from learning.health import bp as health_bp
     from learning.progress.views import bp as progress_bp
     from learning.quizzes.views import bp as quizzes_bp
 
-    for blueprint in (health_bp, auth_bp, catalog_bp, progress_bp, quizzes_bp, api_bp):
+    for blueprint in (health_bp, auth_bp, catalog_bp, progress_bp, quizzes_bp, certificates_bp, api_bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api_bp)  # the API takes bearer tokens only, never cookies
 
@@ -99,13 +103,22 @@ def register_errorhandlers(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     from learning.auth.cli import users_cli
+    from learning.certificates.cli import certificates_cli
     from learning.content.cli import content_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(content_cli)
+    app.cli.add_command(certificates_cli)
 
 
 def register_security(app: Flask) -> None:
     from learning.security.headers import register
 
     register(app)
+
+
+def register_hooks(app: Flask) -> None:
+    """Features that react to others: certificates are issued when a course is completed."""
+    from learning import certificates
+
+    certificates.init_app(app)

@@ -40,6 +40,7 @@ def defaults(instance_path: str) -> dict[str, Any]:
             # longer than the longest task (an export of 100,000 rows takes well under an hour)
             "broker_transport_options": {},
             "beat_schedule_filename": str(instance / "celerybeat-schedule"),
+            "beat_schedule": {},
             "task_always_eager": False,
         },
         "REDIS_VISIBILITY_TIMEOUT": 2 * 3600,
@@ -74,6 +75,19 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "LOGIN_LOCK_FAILURES": 6,
         "LOGIN_LOCK_DURATION": timedelta(minutes=30),
         "THROTTLE_PER_MINUTE": 10,
+        # Files (certificates' PDFs) kept by learning.storage
+        "STORAGE_PATH": str(instance / "storage"),
+        # Certificates: the issuer named on them, the signing key (KID:SEED; development keeps one in the
+        # instance folder), retired public keys still published (KID:MULTIBASE,...), public look-ups per
+        # address and minute, how long an e-mail claim holds (and how old work must be before the sweep
+        # queues it again), the base of the retry backoff and the sweep's period, in seconds.
+        "CERTIFICATE_ISSUER_NAME": "ESCAP capacity-building programme",
+        "CERTIFICATE_SIGNING_KEY": "",
+        "CERTIFICATE_RETIRED_KEYS": "",
+        "CERTIFICATE_LOOKUPS_PER_MINUTE": 30,
+        "CERTIFICATE_EMAIL_LEASE": timedelta(minutes=10),
+        "CERTIFICATE_RETRY_BACKOFF": 5.0,
+        "CERTIFICATE_SWEEP_SECONDS": 60.0,
         "BABEL_DEFAULT_LOCALE": "en",
         "BABEL_DEFAULT_TIMEZONE": "UTC",
         "LANGUAGES": {"en": "English"},
@@ -100,16 +114,25 @@ def from_environment(environ: os._Environ[str] | dict[str, str] | None = None) -
         "MAIL_USERNAME": "MAIL_USERNAME",
         "MAIL_PASSWORD": "MAIL_PASSWORD",
         "MAIL_DEFAULT_SENDER": "MAIL_DEFAULT_SENDER",
+        "STORAGE_PATH": "STORAGE_PATH",
+        "CERTIFICATE_SIGNING_KEY": "CERTIFICATE_SIGNING_KEY",
+        "CERTIFICATE_RETIRED_KEYS": "CERTIFICATE_RETIRED_KEYS",
+        "CERTIFICATE_ISSUER_NAME": "CERTIFICATE_ISSUER_NAME",
     }
     for name, key in simple.items():
         if env.get(name):
             settings[key] = env[name]
-    for name in ("MAIL_PORT", "MAIL_TIMEOUT", "REDIS_VISIBILITY_TIMEOUT"):
+    for name in ("MAIL_PORT", "MAIL_TIMEOUT", "REDIS_VISIBILITY_TIMEOUT", "CERTIFICATE_LOOKUPS_PER_MINUTE"):
         if env.get(name):
             settings[name] = int(env[name])
     for name in ("MAIL_USE_TLS", "MAIL_USE_SSL", "PROXY_FIX"):
         if env.get(name):
             settings[name] = _env_bool(env[name])
+    if env.get("CERTIFICATE_EMAIL_LEASE"):
+        settings["CERTIFICATE_EMAIL_LEASE"] = timedelta(seconds=float(env["CERTIFICATE_EMAIL_LEASE"]))
+    for name in ("CERTIFICATE_RETRY_BACKOFF", "CERTIFICATE_SWEEP_SECONDS"):
+        if env.get(name):
+            settings[name] = float(env[name])
     if env.get("CELERY_BROKER_URL"):
         settings["CELERY_BROKER_URL"] = env["CELERY_BROKER_URL"]
     return settings
@@ -146,6 +169,13 @@ def finalise(config: dict[str, Any], instance_path: str) -> None:
             **celery.get("broker_transport_options", {}),
             "visibility_timeout": config["REDIS_VISIBILITY_TIMEOUT"],
         }
+    celery["beat_schedule"] = {
+        **celery.get("beat_schedule", {}),
+        "certificates-sweep": {
+            "task": "learning.certificates.tasks.sweep_certificates",
+            "schedule": float(config["CERTIFICATE_SWEEP_SECONDS"]),
+        },
+    }
     config["CELERY"] = celery
 
     key = config.get("SECRET_KEY") or ""

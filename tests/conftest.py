@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from celery.signals import task_postrun, task_prerun
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy.orm import scoped_session, sessionmaker
@@ -28,10 +29,18 @@ pytest_plugins = ["tests.fixtures.factories", "tests.fixtures.smtp", "tests.fixt
 
 FIXTURE_CONTENT = Path(__file__).parent / "fixtures" / "content"
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-production-checks"
+# A fixed certificate signing key (KID:SEED), so that tests never write one into the instance folder.
+TEST_SIGNING_KEY = "test:Y2mZt7Kky13EHBe8u_iQxfclf-DGmoihnnu2Mae5TE4"
 
 
 def database_url(tmp: Path) -> str:
     return os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp / 'test.db'}"
+
+
+def queued_celery() -> dict[str, Any]:
+    """Celery settings under which tasks are only published (to an in-memory broker), as from a web
+    server whose worker runs elsewhere: for tests of concurrent requests, which eager tasks would slow."""
+    return {**defaults(tempfile.gettempdir())["CELERY"], "broker_url": "memory://", "task_always_eager": False}
 
 
 def app_config(url: str, **overrides: Any) -> dict[str, Any]:
@@ -50,6 +59,8 @@ def app_config(url: str, **overrides: Any) -> dict[str, Any]:
         "CELERY": celery,
         "MAIL_BACKEND": "file",
         "BASE_URL": "http://localhost",
+        "CERTIFICATE_SIGNING_KEY": TEST_SIGNING_KEY,
+        "STORAGE_PATH": str(Path(tempfile.gettempdir()) / "academy-test-storage"),
         **overrides,
     }
 
@@ -58,7 +69,9 @@ def app_config(url: str, **overrides: Any) -> dict[str, Any]:
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     app = create_app(
         app_config(
-            database_url(tmp_path_factory.mktemp("db")), MAIL_FILE_PATH=str(tmp_path_factory.mktemp("mail"))
+            database_url(tmp_path_factory.mktemp("db")),
+            MAIL_FILE_PATH=str(tmp_path_factory.mktemp("mail")),
+            STORAGE_PATH=str(tmp_path_factory.mktemp("storage")),
         )
     )
     with app.app_context():
@@ -77,12 +90,34 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
         db.engine.dispose()
 
 
+# Eager tasks run inside the committing session's after_commit hook, where that session cannot emit SQL;
+# under a real worker a task has a session of its own, and so it does here: one per task depth.
+_task_depth = [0]
+
+
+@task_prerun.connect
+def _task_started(**_: Any) -> None:
+    _task_depth[0] += 1
+
+
+@task_postrun.connect
+def _task_ended(**_: Any) -> None:
+    _task_depth[0] -= 1
+
+
 class TestSession(scoped_session):  # type: ignore[type-arg]
     """The test's session: requests end with remove(), which here only rolls back to the savepoint,
-    so that the test's objects stay attached until the test's own rollback."""
+    so that the test's objects stay attached until the test's own rollback. An eager task gets its own
+    session on the same connection (its commits release savepoints), closed when the task ends."""
+
+    def __init__(self, factory: sessionmaker) -> None:  # type: ignore[type-arg]
+        super().__init__(factory, scopefunc=lambda: _task_depth[0])
 
     def remove(self) -> None:
         if not self.registry.has():
+            return
+        if _task_depth[0]:
+            super().remove()
             return
         session = self.registry()
         transaction = session.get_transaction()

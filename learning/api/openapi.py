@@ -74,6 +74,11 @@ def document() -> dict[str, Any]:
             operation["responses"][str(op.status)] = success
             if op.name == "put_enrolment":
                 operation["responses"]["201"] = {**success, "description": "Enrolled"}
+        elif op.media_type is not None:
+            operation["responses"][str(op.status)] = {
+                "description": "A file",
+                "content": {op.media_type: {"schema": {"type": "string", "format": "binary"}}},
+            }
         else:
             operation["responses"][str(op.status)] = {"description": "No content"}
         for status in sorted({*op.errors, 413, 500, *((401,) if op.auth else ())}):

@@ -48,6 +48,7 @@ class Operation:
     errors: tuple[int, ...]
     path_params: dict[str, str] = field(default_factory=dict)
     query: dict[str, str] = field(default_factory=dict)
+    media_type: str | None = None  # a file answered instead of JSON, e.g. application/pdf
 
 
 OPERATIONS: list[Operation] = []
@@ -96,6 +97,7 @@ def api_route(
     auth: bool = True,
     errors: tuple[int, ...] = (),
     query: dict[str, str] | None = None,
+    media_type: str | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register an API view; it receives ``body=`` when a body model is given and returns a model
     (or a (model, status) pair, or None for 204)."""
@@ -115,6 +117,7 @@ def api_route(
                 errors=errors,
                 path_params=params,
                 query=query or {},
+                media_type=media_type,
             )
         )
 

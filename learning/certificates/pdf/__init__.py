@@ -76,7 +76,9 @@ def render_certificate(content: CertificateContent) -> RenderedPdf:
     page.draw_text(70, 123, content.issuer_name, 11, bold=True, colour=NAVY)
     page.draw_text(70, 100, _("Serial number"), 9, colour=GREY)
     page.draw_text(70, 85, content.serial, 11, bold=True)
-    page.draw_text(70, 62, _("Issued on %(date)s", date=format_date(content.issued_at, "long")), 9, colour=GREY)
+    page.draw_text(
+        70, 62, _("Issued on %(date)s", date=format_date(content.issued_at, "long")), 9, colour=GREY
+    )
 
     qr = segno.make_qr(content.verify_url, error="m")
     rows = qr.matrix
