@@ -71,6 +71,7 @@ def _migrations_path() -> Any:
 
 def _import_models() -> None:
     # Every model module, so that metadata is complete for migrations and create_all.
+    import learning.audit.models
     import learning.auth.models
     import learning.catalog.models
     import learning.progress.models
