@@ -110,7 +110,9 @@ def test_files_do_not_silently_replace_a_version_published_from_the_browser(
     course.current_version.origin = "web"
     db.session.commit()
     content = copy_fixture(tmp_path)
-    (content / "harbour-basics/first-steps/lessons/first-a.md").write_text("The lesson was changed on disk by an author [S18].")
+    (content / "harbour-basics/first-steps/lessons/first-a.md").write_text(
+        "The lesson was changed on disk by an author [S18]."
+    )
     result = runner.invoke(args=["content", "sync", str(content)])
     assert result.exit_code == 0 and "skipped" in result.output and "--force" in result.output
     assert db.session.scalar(select(func.count()).select_from(CourseVersion)) == 1
