@@ -50,6 +50,8 @@ class Operation:
     query: dict[str, str] = field(default_factory=dict)
     response_media: str = "application/json"
     multipart: tuple[str, ...] = ()
+    other_responses: dict[int, type[BaseModel]] = field(default_factory=dict)
+    roles: tuple[str, ...] = ()
 
 
 OPERATIONS: list[Operation] = []
@@ -100,6 +102,8 @@ def api_route(
     query: dict[str, str] | None = None,
     response_media: str = "application/json",
     multipart: tuple[str, ...] = (),
+    other_responses: dict[int, type[BaseModel]] | None = None,
+    roles: tuple[str, ...] = (),
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register an API view; it receives ``body=`` when a body model is given and returns a model
     (or a (model, status) pair, or None for 204)."""
@@ -121,6 +125,8 @@ def api_route(
                 query=query or {},
                 response_media=response_media,
                 multipart=multipart,
+                other_responses=other_responses or {},
+                roles=roles,
             )
         )
 
@@ -128,6 +134,8 @@ def api_route(
         def wrapped(**kwargs: Any) -> Any:
             if auth:
                 authenticate_request()
+                if roles and not g.api_user.has_role(*roles):
+                    raise ApiError(403, "forbidden", f"Only these roles may do this: {', '.join(roles)}.")
             if body is not None:
                 kwargs["body"] = parse_body(body)
             if multipart and request.mimetype != "multipart/form-data":
