@@ -5,7 +5,6 @@ Set TEST_DATABASE_URL to run the whole suite on PostgreSQL instead of a SQLite f
 
 from __future__ import annotations
 
-import os
 import re
 import tempfile
 from collections.abc import Iterator
@@ -33,14 +32,14 @@ TEST_SECRET = "test-secret-key-that-is-long-enough-for-production-checks"
 TEST_SIGNING_KEY = "test:Y2mZt7Kky13EHBe8u_iQxfclf-DGmoihnnu2Mae5TE4"
 
 
-def database_url(tmp: Path) -> str:
-    return os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp / 'test.db'}"
-
-
 def queued_celery() -> dict[str, Any]:
     """Celery settings under which tasks are only published (to an in-memory broker), as from a web
     server whose worker runs elsewhere: for tests of concurrent requests, which eager tasks would slow."""
-    return {**defaults(tempfile.gettempdir())["CELERY"], "broker_url": "memory://", "task_always_eager": False}
+    return {
+        **defaults(tempfile.gettempdir())["CELERY"],
+        "broker_url": "memory://",
+        "task_always_eager": False,
+    }
 
 
 def app_config(url: str, **overrides: Any) -> dict[str, Any]:
@@ -67,27 +66,31 @@ def app_config(url: str, **overrides: Any) -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
-    app = create_app(
-        app_config(
-            database_url(tmp_path_factory.mktemp("db")),
-            MAIL_FILE_PATH=str(tmp_path_factory.mktemp("mail")),
-            STORAGE_PATH=str(tmp_path_factory.mktemp("storage")),
+    """The app under test, on a database of its own: a SQLite file, or with TEST_DATABASE_URL a new
+    PostgreSQL database on that server (so that parallel runs never share tables), dropped at the end."""
+    from tests.fixtures.databases import separate_database
+
+    with separate_database(tmp_path_factory.mktemp("db")) as url:
+        app = create_app(
+            app_config(
+                url,
+                MAIL_FILE_PATH=str(tmp_path_factory.mktemp("mail")),
+                STORAGE_PATH=str(tmp_path_factory.mktemp("storage")),
+            )
         )
-    )
-    with app.app_context():
-        db.drop_all()
-        db.create_all()
-        courses, problems = read_content(FIXTURE_CONTENT)
-        assert not problems, problems
-        for course in courses:
-            sync_course(course)
-        db.session.commit()
-        db.session.remove()
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.drop_all()
-        db.engine.dispose()
+        app.test_client_class = Browser
+        with app.app_context():
+            db.create_all()
+            courses, problems = read_content(FIXTURE_CONTENT)
+            assert not problems, problems
+            for course in courses:
+                sync_course(course)
+            db.session.commit()
+            db.session.remove()
+        yield app
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
 
 
 # Eager tasks run inside the committing session's after_commit hook, where that session cannot emit SQL;
@@ -165,7 +168,6 @@ def _transaction(request: pytest.FixtureRequest) -> Iterator[None]:
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     """A browser on HTTPS, so that it sends the Secure session cookie back as a real one would."""
-    app.test_client_class = Browser
     test_client = app.test_client()
     test_client.environ_base["wsgi.url_scheme"] = "https"
     return test_client

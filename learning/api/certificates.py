@@ -132,7 +132,7 @@ def my_credential(serial: str) -> Any:
     "/me/certificates/<serial>/pdf",
     "GET",
     summary="Download a certificate as PDF",
-    media_type="application/pdf",
+    response_media="application/pdf",
     errors=(401, 404),
 )
 def my_certificate_pdf(serial: str) -> Response:

@@ -41,11 +41,14 @@ def document() -> dict[str, Any]:
             models.append((op.body, "validation"))
         if op.response is not None:
             models.append((op.response, "serialization"))
+        models.extend((model, "serialization") for model in op.other_responses.values())
     refs, definitions = models_json_schema(models, ref_template=REF)
     schemas = {**definitions.get("$defs", {}), "Error": ERROR_SCHEMA}
     paths: dict[str, dict[str, Any]] = {}
     for op in OPERATIONS:
         operation: dict[str, Any] = {"operationId": op.name, "summary": op.summary, "responses": {}}
+        if op.roles:
+            operation["description"] = f"Only for users with the role {' or '.join(op.roles)}."
         params = [
             {
                 "name": name,
@@ -61,6 +64,26 @@ def document() -> dict[str, Any]:
             operation["security"] = [{"bearer": []}]
         else:
             operation["security"] = []
+        if op.query:
+            operation.setdefault("parameters", []).extend(
+                {"name": name, "in": "query", "required": False, "schema": {"type": kind}}
+                for name, kind in op.query.items()
+            )
+        if op.multipart:
+            operation["requestBody"] = {
+                "required": True,
+                "content": {
+                    "multipart/form-data": {
+                        "schema": {
+                            "type": "object",
+                            "required": list(op.multipart),
+                            "properties": {
+                                name: {"type": "string", "format": "binary"} for name in op.multipart
+                            },
+                        }
+                    }
+                },
+            }
         if op.body is not None:
             operation["requestBody"] = {
                 "required": True,
@@ -74,14 +97,23 @@ def document() -> dict[str, Any]:
             operation["responses"][str(op.status)] = success
             if op.name == "put_enrolment":
                 operation["responses"]["201"] = {**success, "description": "Enrolled"}
-        elif op.media_type is not None:
+        elif op.response_media != "application/json":
             operation["responses"][str(op.status)] = {
-                "description": "A file",
-                "content": {op.media_type: {"schema": {"type": "string", "format": "binary"}}},
+                "description": "OK",
+                "content": {op.response_media: {"schema": {"type": "string", "format": "binary"}}},
             }
         else:
             operation["responses"][str(op.status)] = {"description": "No content"}
-        for status in sorted({*op.errors, 413, 500, *((401,) if op.auth else ())}):
+        for status in sorted(
+            {*op.errors, 413, 500, *((401,) if op.auth else ()), *((403,) if op.roles else ())}
+        ):
+            if status in op.other_responses:
+                schema = refs[(op.other_responses[status], "serialization")]
+                operation["responses"][str(status)] = {
+                    "description": CODES.get(status, "error").replace("_", " "),
+                    "content": {"application/json": {"schema": schema}},
+                }
+                continue
             operation["responses"][str(status)] = {
                 "description": CODES.get(status, "error").replace("_", " "),
                 "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},

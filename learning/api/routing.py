@@ -48,7 +48,10 @@ class Operation:
     errors: tuple[int, ...]
     path_params: dict[str, str] = field(default_factory=dict)
     query: dict[str, str] = field(default_factory=dict)
-    media_type: str | None = None  # a file answered instead of JSON, e.g. application/pdf
+    response_media: str = "application/json"
+    multipart: tuple[str, ...] = ()
+    other_responses: dict[int, type[BaseModel]] = field(default_factory=dict)
+    roles: tuple[str, ...] = ()
 
 
 OPERATIONS: list[Operation] = []
@@ -97,7 +100,10 @@ def api_route(
     auth: bool = True,
     errors: tuple[int, ...] = (),
     query: dict[str, str] | None = None,
-    media_type: str | None = None,
+    response_media: str = "application/json",
+    multipart: tuple[str, ...] = (),
+    other_responses: dict[int, type[BaseModel]] | None = None,
+    roles: tuple[str, ...] = (),
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register an API view; it receives ``body=`` when a body model is given and returns a model
     (or a (model, status) pair, or None for 204)."""
@@ -117,7 +123,10 @@ def api_route(
                 errors=errors,
                 path_params=params,
                 query=query or {},
-                media_type=media_type,
+                response_media=response_media,
+                multipart=multipart,
+                other_responses=other_responses or {},
+                roles=roles,
             )
         )
 
@@ -125,8 +134,12 @@ def api_route(
         def wrapped(**kwargs: Any) -> Any:
             if auth:
                 authenticate_request()
+                if roles and not g.api_user.has_role(*roles):
+                    raise ApiError(403, "forbidden", f"Only these roles may do this: {', '.join(roles)}.")
             if body is not None:
                 kwargs["body"] = parse_body(body)
+            if multipart and request.mimetype != "multipart/form-data":
+                raise ApiError(415, "unsupported_media_type", "Send the body as multipart/form-data.")
             result = view(**kwargs)
             if result is None:
                 return Response(status=204)

@@ -4,7 +4,7 @@ One current certificate per learner and course version: a partial unique index t
 rows out (the same WHERE on PostgreSQL and SQLite, both of which accept it as an ON CONFLICT target).
 
 Revision ID: 7e1c0f3c5279
-Revises: dcf5f999c13c
+Revises: 976d59aeb503
 Create Date: 2026-11-24 15:46:20.556180
 
 """
@@ -14,7 +14,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "7e1c0f3c5279"
-down_revision = "dcf5f999c13c"
+down_revision = "976d59aeb503"
 branch_labels = None
 depends_on = None
 
