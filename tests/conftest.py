@@ -24,7 +24,12 @@ from learning.content.sync import sync_course
 from learning.extensions import db
 from learning.progress.services import clear_outline_cache
 
-pytest_plugins = ["tests.fixtures.factories", "tests.fixtures.smtp", "tests.fixtures.api"]
+pytest_plugins = [
+    "tests.fixtures.factories",
+    "tests.fixtures.smtp",
+    "tests.fixtures.api",
+    "tests.fixtures.completion",
+]
 
 FIXTURE_CONTENT = Path(__file__).parent / "fixtures" / "content"
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-production-checks"
