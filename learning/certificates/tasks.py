@@ -43,13 +43,14 @@ def issue_certificate(self: Task, enrolment_id: int) -> None:
         if certificate is None:
             return
         services.ensure_pdf(certificate)
+        certificate_id, unannounced = certificate.id, certificate.email_sent_at is None
         db.session.commit()
     except TEMPORARY_DB as exc:
         db.session.rollback()
         logger.warning("issuing for enrolment %s failed, retrying: %s", enrolment_id, exc)
         raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from None
-    if certificate.email_sent_at is None:
-        send_certificate_email.delay(certificate.id)
+    if unannounced:
+        send_certificate_email.delay(certificate_id)
 
 
 def certificate_message(certificate: Certificate) -> object:
