@@ -9,6 +9,7 @@ import json
 import time
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -53,14 +54,20 @@ def gate() -> Iterator[tuple[Gate, int]]:
     controller.stop()
 
 
-def app_on(tmp_path: Path, broker: str, smtp_port: int) -> Any:
-    return committed_app(
+@contextmanager
+def app_on(tmp_path: Path, broker: str, smtp_port: int) -> Iterator[Flask]:
+    """An app on a committed database that publishes its tasks to ``broker`` (and mails through the gate)."""
+    with committed_app(
         tmp_path,
         CELERY={**queued_celery(), "broker_url": broker},
         MAIL_BACKEND="smtp",
         MAIL_SERVER="127.0.0.1",
         MAIL_PORT=smtp_port,
-    )
+    ) as app:
+        try:
+            yield app
+        finally:
+            app.extensions["celery"].close()  # its broker connections
 
 
 def complete(app: Flask, count: int) -> None:
