@@ -58,6 +58,12 @@ class Measurement:
     p50_ms: float
     p99_ms: float
     errors: int
+    app_cpu_ms: float  # CPU time of the gunicorn processes per request
+    db_cpu_ms: float  # CPU time of their PostgreSQL backends per request
+
+    @property
+    def cpu_ms(self) -> float:
+        return self.app_cpu_ms + self.db_cpu_ms
 
 
 def endpoints(state: dict[str, Any], seed: int) -> list[Endpoint]:
@@ -178,6 +184,35 @@ def preflight(port: int, targets: list[Endpoint]) -> None:
 # --- the load ------------------------------------------------------------------------------------------
 
 
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User plus system CPU time of ``pids`` (those that still exist)."""
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / TICK
+
+
+def server_pids(server: subprocess.Popen[bytes], database_url: str) -> tuple[list[int], list[int]]:
+    """The gunicorn processes, and the PostgreSQL backends connected to the bench database."""
+    children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+    with psycopg.connect(plain_url(database_url)) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchall()
+    return [server.pid, *map(int, children)], [int(row[0]) for row in rows]
+
+
+def plain_url(url: str) -> str:
+    return local_url(url).replace("postgresql+psycopg://", "postgresql://")
+
+
 def run_wrk(
     port: int, endpoint: Endpoint, folder: Path, args: argparse.Namespace, seconds: float
 ) -> dict[str, Any]:
@@ -195,61 +230,64 @@ def run_wrk(
     raise SystemExit(f"wrk printed no result:\n{out.stdout}\n{out.stderr}")
 
 
-def measure(
-    port: int, endpoint: Endpoint, folder: Path, args: argparse.Namespace, round_: int
-) -> Measurement:
+def measure(server: subprocess.Popen[bytes], database_url: str, port: int, endpoint: Endpoint, folder: Path,
+            args: argparse.Namespace, round_: int) -> Measurement:  # fmt: skip
+    """One wrk run, with the CPU time the server and its database backends spent on it."""
+    app_pids, db_pids = server_pids(server, database_url)
+    app_before, db_before = cpu_seconds(app_pids), cpu_seconds(db_pids)
     raw = run_wrk(port, endpoint, folder, args, args.duration)
+    app_cpu, db_cpu = cpu_seconds(app_pids) - app_before, cpu_seconds(db_pids) - db_before
     seconds = raw["duration_us"] / 1e6
+    count = max(raw["requests"], 1)
     # Socket read errors are sync workers closing each connection after its response; wrk reconnects.
     errors = raw["status_errors"] + raw["timeouts"] + raw["connect_errors"]
     return Measurement(endpoint.name, round_, raw["requests"], seconds, raw["requests"] / seconds,
-                       raw["p50_us"] / 1000, raw["p99_us"] / 1000, errors)  # fmt: skip
+                       raw["p50_us"] / 1000, raw["p99_us"] / 1000, errors, 1000 * app_cpu / count,
+                       1000 * db_cpu / count)  # fmt: skip
 
 
 def completions(url: str) -> int:
-    with psycopg.connect(local_url(url).replace("postgresql+psycopg://", "postgresql://")) as conn:
+    with psycopg.connect(plain_url(url)) as conn:
         row = conn.execute("SELECT count(*) FROM lesson_completions").fetchone()
         assert row is not None
         return int(row[0])
 
 
 def report(results: list[Measurement], targets: list[Endpoint]) -> list[dict[str, Any]]:
-    """Print each endpoint's rate and ratio to /healthz (per round, and the median over rounds)."""
-    rounds = sorted({m.round for m in results})
+    """Print every run, then each endpoint's median rate and ratio to /healthz over the rounds."""
     rows = []
     print()
-    print(
-        f"{'endpoint':<16} {'round':>5} {'req/s':>9} {'ratio':>7} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}"
-    )
+    print(f"{'endpoint':<16} {'round':>5} {'req/s':>8} {'ratio':>6} {'p50 ms':>7} {'p99 ms':>7} "
+          f"{'errors':>6} {'app CPU ms/req':>14} {'db CPU ms/req':>13}")  # fmt: skip
     for index, m in enumerate(results):
-        if m.name == "/healthz":
-            ratio, base = 1.0, m.rate
-        else:  # the runs alternate: /healthz, endpoint, /healthz, endpoint, ..., /healthz
-            base = (results[index - 1].rate + results[index + 1].rate) / 2
-            ratio = m.rate / base
-        rows.append({**asdict(m), "ratio": ratio, "healthz": base})
-        print(f"{m.name:<16} {m.round:>5} {m.rate:>9.1f} {ratio:>7.3f} {m.p50_ms:>8.2f} {m.p99_ms:>8.2f} "
-              f"{m.errors:>7}")  # fmt: skip
+        # The runs alternate /healthz, endpoint, /healthz, endpoint, ..., /healthz.
+        around = (results[index - 1].rate + results[index + 1].rate) / 2 if m.name != "/healthz" else m.rate
+        ratio = m.rate / around
+        rows.append({**asdict(m), "ratio": ratio, "healthz": around})
+        print(f"{m.name:<16} {m.round:>5} {m.rate:>8.1f} {ratio:>6.3f} {m.p50_ms:>7.1f} {m.p99_ms:>7.1f} "
+              f"{m.errors:>6} {m.app_cpu_ms:>14.2f} {m.db_cpu_ms:>13.2f}")  # fmt: skip
+    rounds = len({m.round for m in results})
+    healthz_cpu = statistics.median(m.cpu_ms for m in results if m.name == "/healthz")
     print()
-    print(
-        f"median over {len(rounds)} round(s); ratio = req/s / mean of the /healthz runs just before and after"
-    )
+    print(f"median over {rounds} round(s); ratio = req/s over the mean of the /healthz runs just before "
+          "and after;")  # fmt: skip
+    print("CPU ratio = server CPU (gunicorn + PostgreSQL) per /healthz request over that per request here,")
+    print("the ratio a machine with nothing else running would approach if CPU were the only limit")
+    print(f"  {'endpoint':<16} {'req/s':>8} {'ratio':>6}  {'target':<14} {'CPU ms/req':>10} {'CPU ratio':>9}")
     for endpoint in targets:
+        mine = [r for r in rows if r["name"] == endpoint.name]
+        rate = statistics.median(r["rate"] for r in mine)
+        cpu = statistics.median(r["app_cpu_ms"] + r["db_cpu_ms"] for r in mine)
         if endpoint.name == "/healthz":
+            low, high = min(r["rate"] for r in mine), max(r["rate"] for r in mine)
+            print(f"  {endpoint.name:<16} {rate:>8.1f} {1:>6.3f}  {'(baseline)':<14} {cpu:>10.2f} {1:>9.3f}"
+                  f"   (/healthz ranged {low:.0f}-{high:.0f} req/s)")  # fmt: skip
             continue
-        ratios = [r["ratio"] for r in rows if r["name"] == endpoint.name]
-        rates = [r["rate"] for r in rows if r["name"] == endpoint.name]
-        ratio = statistics.median(ratios)
+        ratio = statistics.median(r["ratio"] for r in mine)
         target = TARGETS.get(endpoint.name)
-        verdict = (
-            "(no target)"
-            if target is None
-            else f"target {target:.2f}: {'PASS' if ratio >= target else 'FAIL'}"
-        )
-        print(f"  {endpoint.name:<16} {statistics.median(rates):>8.1f} req/s  ratio {ratio:.3f}  {verdict}")
-    healthz = [r["rate"] for r in rows if r["name"] == "/healthz"]
-    print(f"  {'/healthz':<16} {statistics.median(healthz):>8.1f} req/s  (the baseline; "
-          f"min {min(healthz):.0f}, max {max(healthz):.0f})")  # fmt: skip
+        verdict = "-" if target is None else f">= {target:.1f} {'PASS' if ratio >= target else 'FAIL'}"
+        print(f"  {endpoint.name:<16} {rate:>8.1f} {ratio:>6.3f}  {verdict:<14} {cpu:>10.2f} "
+              f"{healthz_cpu / cpu:>9.3f}")  # fmt: skip
     return rows
 
 
@@ -265,7 +303,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="repeat the whole sequence (default 3)")
     parser.add_argument("--only", action="append", help="measure only these endpoints besides /healthz")
     parser.add_argument("--json", type=Path, help="also write the measurements to this file")
-    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--seed", type=int, help="order of the PUTs' (learner, lesson) pairs (default: random)"
+    )
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install -y wrk")
@@ -298,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
             healthz, others = targets[0], targets[1:]
             for round_ in range(1, args.rounds + 1):
                 for endpoint in [healthz, *(e for other in others for e in (other, healthz))]:
-                    m = measure(port, endpoint, folder, args, round_)
+                    m = measure(server, state["database_url"], port, endpoint, folder, args, round_)
                     print(f"  round {round_}: {m.name:<16} {m.rate:8.1f} req/s", flush=True)
                     results.append(m)
         finally:
