@@ -33,7 +33,7 @@ def database_url(tmp: Path) -> str:
     return os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp / 'test.db'}"
 
 
-def test_config(url: str, **overrides: Any) -> dict[str, Any]:
+def app_config(url: str, **overrides: Any) -> dict[str, Any]:
     """Settings for an app under test: eager Celery in-process, the fixture course, a fixed key."""
     celery = {**defaults("/tmp")["CELERY"], "broker_url": "memory://", "task_always_eager": True,
               "task_eager_propagates": True}  # fmt: skip
@@ -51,7 +51,7 @@ def test_config(url: str, **overrides: Any) -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
-    app = create_app(test_config(database_url(tmp_path_factory.mktemp("db")),
+    app = create_app(app_config(database_url(tmp_path_factory.mktemp("db")),
                                  MAIL_FILE_PATH=str(tmp_path_factory.mktemp("mail"))))  # fmt: skip
     with app.app_context():
         db.drop_all()
