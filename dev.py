@@ -24,7 +24,7 @@ PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 
 def ensure_environment(extras: str) -> None:
     """Create the virtual environment and install the project, unless nothing changed since last time."""
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - this script is what an older Python runs first
         sys.exit("Smart Port Academy needs Python 3.11 or newer.")
     if not PYTHON.exists():
         print(f"Creating the virtual environment in {VENV} ...", flush=True)

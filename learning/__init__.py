@@ -55,9 +55,10 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
     app.jinja_env.globals.update(
-        get_locale=i18n.current_locale, format_date=flask_babel.format_date,
+        get_locale=i18n.current_locale,
+        format_date=flask_babel.format_date,
         format_datetime=flask_babel.format_datetime,
-    )  # fmt: skip
+    )
     celery_init_app(app)
     _import_models()
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -35,8 +36,12 @@ def database_url(tmp: Path) -> str:
 
 def app_config(url: str, **overrides: Any) -> dict[str, Any]:
     """Settings for an app under test: eager Celery in-process, the fixture course, a fixed key."""
-    celery = {**defaults("/tmp")["CELERY"], "broker_url": "memory://", "task_always_eager": True,
-              "task_eager_propagates": True}  # fmt: skip
+    celery = {
+        **defaults(tempfile.gettempdir())["CELERY"],
+        "broker_url": "memory://",
+        "task_always_eager": True,
+        "task_eager_propagates": True,
+    }
     return {
         "ACADEMY_ENV": "testing",
         "SECRET_KEY": TEST_SECRET,
@@ -51,8 +56,11 @@ def app_config(url: str, **overrides: Any) -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
-    app = create_app(app_config(database_url(tmp_path_factory.mktemp("db")),
-                                 MAIL_FILE_PATH=str(tmp_path_factory.mktemp("mail"))))  # fmt: skip
+    app = create_app(
+        app_config(
+            database_url(tmp_path_factory.mktemp("db")), MAIL_FILE_PATH=str(tmp_path_factory.mktemp("mail"))
+        )
+    )
     with app.app_context():
         db.drop_all()
         db.create_all()
@@ -143,8 +151,9 @@ def csrf_from(html: str) -> str:
     return match.group(1) or match.group(2)
 
 
-def post_form(client: FlaskClient, page: str, data: dict[str, Any], action: str | None = None,
-              **kwargs: Any) -> Any:  # fmt: skip
+def post_form(
+    client: FlaskClient, page: str, data: dict[str, Any], action: str | None = None, **kwargs: Any
+) -> Any:
     """GET ``page``, take its CSRF token and POST ``data`` to ``action`` (default: the same page)."""
     html = client.get(page).get_data(as_text=True)
     return client.post(action or page, data={"csrf_token": csrf_from(html), **data}, **kwargs)

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from learning.quizzes.models import Quiz
 
 
-class Course(db.Model):  # type: ignore[name-defined,misc]
+class Course(db.Model):  # type: ignore[name-defined]
     """A course's stable identity; what learners study is its current published version."""
 
     __tablename__ = "courses"
@@ -40,7 +40,7 @@ class Course(db.Model):  # type: ignore[name-defined,misc]
         return self.status == "archived"
 
 
-class CourseVersion(db.Model):  # type: ignore[name-defined,misc]
+class CourseVersion(db.Model):  # type: ignore[name-defined]
     """One immutable, numbered version of a course's material (a draft until published)."""
 
     __tablename__ = "course_versions"
@@ -73,7 +73,7 @@ class CourseVersion(db.Model):  # type: ignore[name-defined,misc]
         return f"<CourseVersion {self.course_id} v{self.number}>"
 
 
-class Module(db.Model):  # type: ignore[name-defined,misc]
+class Module(db.Model):  # type: ignore[name-defined]
     __tablename__ = "modules"
     __table_args__ = (UniqueConstraint("version_id", "slug"), UniqueConstraint("version_id", "position"))
 
@@ -99,7 +99,7 @@ class Module(db.Model):  # type: ignore[name-defined,misc]
         return f"<Module {self.slug}>"
 
 
-class Lesson(db.Model):  # type: ignore[name-defined,misc]
+class Lesson(db.Model):  # type: ignore[name-defined]
     """A lesson; ``html`` is rendered and sanitized once, when the material is loaded."""
 
     __tablename__ = "lessons"

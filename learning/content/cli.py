@@ -34,8 +34,10 @@ def validate(path: str | None) -> None:
         raise click.exceptions.Exit(1)
     lessons = sum(len(m.lessons) for c in courses for m in c.modules)
     questions = sum(len(m.quiz.questions) for c in courses for m in c.modules if m.quiz)
-    click.echo(f"OK: {len(courses)} courses, {sum(len(c.modules) for c in courses)} modules, {lessons} lessons, "
-               f"{questions} questions.")  # fmt: skip
+    click.echo(
+        f"OK: {len(courses)} courses, {sum(len(c.modules) for c in courses)} modules, {lessons} lessons, "
+        f"{questions} questions."
+    )
 
 
 @content_cli.command("sync")

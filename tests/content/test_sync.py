@@ -50,8 +50,12 @@ def test_a_changed_course_becomes_a_new_version_and_progress_follows_the_slugs(
 
     content = copy_fixture(tmp_path)
     module = content / "harbour-basics/second-steps/module.yaml"
-    module.write_text(module.read_text().replace("  - slug: second-b\n    title: Second lesson B\n",
-                                                 "  - slug: second-c\n    title: Second lesson C\n"))  # fmt: skip
+    module.write_text(
+        module.read_text().replace(
+            "  - slug: second-b\n    title: Second lesson B\n",
+            "  - slug: second-c\n    title: Second lesson C\n",
+        )
+    )
     lessons = content / "harbour-basics/second-steps/lessons"
     (lessons / "second-b.md").rename(lessons / "second-c.md")
     module.write_text(module.read_text().replace("lesson: second-b", "lesson: second-c"))
@@ -59,7 +63,9 @@ def test_a_changed_course_becomes_a_new_version_and_progress_follows_the_slugs(
         "The second lesson A, revised, with a link to [lesson C](lesson:second-c) [S18]."
     )
     results = sync(content)
-    assert results == ["harbour-basics: updated version 2 (2 modules, 4 lessons, 6 questions; 1 learners moved to it)"]
+    assert results == [
+        "harbour-basics: updated version 2 (2 modules, 4 lessons, 6 questions; 1 learners moved to it)"
+    ]
 
     db.session.refresh(course)
     db.session.refresh(enrolment)
