@@ -1,6 +1,6 @@
-"""Count the SQL statements of the course page and the dashboard (and, for reference, of the lesson page and
-API) for courses of different sizes and learners with little or much progress; they must not grow with the
-number of modules, lessons, enrolments or completions.
+"""Count the SQL statements of the course page and the dashboard (and, for reference, of the lesson page, the
+lesson API and the completion PUT) for courses of different sizes and learners with little or much progress;
+they must not grow with the number of modules, lessons, enrolments or completions.
 
     python -m bench.queries            # builds its own database, academy_queries, on 127.0.0.1
     python -m bench.queries --verbose  # also prints each statement
@@ -288,12 +288,18 @@ def main(argv: list[str] | None = None) -> int:
         headers = api_headers(app, f"done-{course}@queries.example.org")
         api = f"/api/v1/courses/{course}/lessons/{lesson}"
         add("lesson API", course, "done", lambda a=api, h=headers: anonymous.get(a, headers=h))
+    for course in courses:
+        # A learner with nothing done completes a lesson ("first"), then sends the same PUT again ("steady").
+        headers = api_headers(app, f"new-{course}@queries.example.org")
+        lesson = f"{'m01-l02' if course != REAL_COURSE else 'smart-ports-and-sdg-targets'}"
+        put = f"/api/v1/courses/{course}/lessons/{lesson}/completion"
+        add("completion PUT", course, "new", lambda a=put, h=headers: anonymous.put(a, headers=h))
 
     print()
-    print(f"{'page':<12} {'course (modules x lessons)':<38} {'learner':<28} {'first':>5} {'steady':>6}")
+    print(f"{'page':<14} {'course (modules x lessons)':<36} {'learner':<28} {'first':>5} {'steady':>6}")
     for c in counts:
         where = f"{c.course} ({sizes[c.course]})" if c.course in sizes else c.course
-        print(f"{c.page:<12} {where:<38} {c.learner:<28} {c.first:>5} {c.steady:>6}")
+        print(f"{c.page:<14} {where:<36} {c.learner:<28} {c.first:>5} {c.steady:>6}")
         if args.verbose:
             for statement in c.statements:
                 print(f"{'':<14}{statement[:160]}")
@@ -307,10 +313,11 @@ def main(argv: list[str] | None = None) -> int:
         ),
         ("lesson page", "the same for every course size", lambda c: "all"),
         ("lesson API", "the same for every course size", lambda c: "all"),
+        ("completion PUT", "the same for every course size", lambda c: "all"),
     ]
     for page, claim, key in verdicts:
         ok, detail = constant(counts, page, key)
-        print(f"  {page:<12} steady statements {claim}: {'CONSTANT' if ok else 'GROWS'} ({detail})")
+        print(f"  {page:<14} steady statements {claim}: {'CONSTANT' if ok else 'GROWS'} ({detail})")
     return 0
 
 
