@@ -1,15 +1,21 @@
 """Shared fixtures: one app and schema per run, one rolled-back transaction per test.
 
 Set TEST_DATABASE_URL to run the whole suite on PostgreSQL instead of a SQLite file.
+
+Tests marked ``postgres``, ``browser`` or ``broker`` are skipped where what they need is missing, so that a
+fresh machine passes. ``ACADEMY_REQUIRE`` (a comma-separated list of those names, set by .ci/run) turns each
+such skip into a failure, and also fails a run that requires a leg it did not collect or cannot run.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 from flask import Flask
@@ -23,10 +29,62 @@ from learning.content.sync import sync_course
 from learning.extensions import db
 from learning.progress.services import clear_outline_cache
 
-pytest_plugins = ["tests.fixtures.factories", "tests.fixtures.smtp"]
+pytest_plugins = ["tests.fixtures.databases", "tests.fixtures.factories", "tests.fixtures.smtp"]
 
 FIXTURE_CONTENT = Path(__file__).parent / "fixtures" / "content"
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-production-checks"
+
+
+REQUIRABLE = ("postgres", "browser", "broker")
+# Debian's Chromium (package chromium); tests never download a browser of their own.
+CHROMIUM = os.environ.get("TEST_CHROMIUM") or "/usr/bin/chromium"
+
+
+def required() -> frozenset[str]:
+    """The legs that ACADEMY_REQUIRE says must run rather than be skipped."""
+    return frozenset(name.strip().lower() for name in os.environ.get("ACADEMY_REQUIRE", "").split(",")
+                     if name.strip())  # fmt: skip
+
+
+def unavailable(leg: str, reason: str) -> NoReturn:
+    """Skip the current test because ``leg`` is missing, or fail it if ACADEMY_REQUIRE names ``leg``."""
+    if leg in required():
+        pytest.fail(f"{reason} (ACADEMY_REQUIRE names {leg!r}: a failure, not a skip)", pytrace=False)
+    pytest.skip(reason)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    unknown = required() - set(REQUIRABLE)
+    if unknown:
+        raise pytest.UsageError(f"ACADEMY_REQUIRE: unknown {', '.join(sorted(unknown))}; "
+                                f"known: {', '.join(REQUIRABLE)}")  # fmt: skip
+    if "postgres" in required() and not is_postgres(os.environ.get("TEST_DATABASE_URL", "")):
+        raise pytest.UsageError("ACADEMY_REQUIRE names 'postgres' but TEST_DATABASE_URL is no PostgreSQL URL")
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    # A required leg whose tests were all left out (renamed, deselected, not collected) did not run.
+    for leg in sorted(required() - {"postgres"}):
+        if not any(item.get_closest_marker(leg) for item in session.items):
+            raise pytest.UsageError(f"ACADEMY_REQUIRE names {leg!r} but no test marked {leg!r} was collected")
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("postgres") and not is_postgres(os.environ.get("TEST_DATABASE_URL", "")):
+        unavailable("postgres", "needs PostgreSQL: set TEST_DATABASE_URL=postgresql://...")
+    if item.get_closest_marker("browser"):
+        if not (os.access(CHROMIUM, os.X_OK) or shutil.which(CHROMIUM)):
+            unavailable("browser", f"needs Chromium at {CHROMIUM} (Debian: apt-get install chromium)")
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            unavailable("browser", "needs the playwright package (pip install -e '.[test]')")
+    if item.get_closest_marker("broker") and not os.environ.get("TEST_BROKER_URL"):
+        unavailable("broker", "needs a broker: set TEST_BROKER_URL")
+
+
+def is_postgres(url: str) -> bool:
+    return url.startswith(("postgresql:", "postgresql+", "postgres:"))
 
 
 def database_url(tmp: Path) -> str:
@@ -35,8 +93,8 @@ def database_url(tmp: Path) -> str:
 
 def test_config(url: str, **overrides: Any) -> dict[str, Any]:
     """Settings for an app under test: eager Celery in-process, the fixture course, a fixed key."""
-    celery = {**defaults("/tmp")["CELERY"], "broker_url": "memory://", "task_always_eager": True,
-              "task_eager_propagates": True}  # fmt: skip
+    celery = {**defaults(tempfile.gettempdir())["CELERY"], "broker_url": "memory://",
+              "task_always_eager": True, "task_eager_propagates": True}  # fmt: skip
     return {
         "ACADEMY_ENV": "testing",
         "SECRET_KEY": TEST_SECRET,
