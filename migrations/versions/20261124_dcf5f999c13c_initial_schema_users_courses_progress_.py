@@ -340,6 +340,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_login_sessions_user_id'))
 
     op.drop_table('login_sessions')
+    # the key added after both tables existed goes first, or PostgreSQL refuses to drop course_versions
+    with op.batch_alter_table('courses', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('fk_courses_current_version_id_course_versions'), type_='foreignkey')
+
     with op.batch_alter_table('course_versions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_course_versions_course_id'))
 
