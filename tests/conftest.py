@@ -9,6 +9,8 @@ such skip into a failure, and also fails a run that requires a leg it did not co
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import os
 import re
 import shutil
@@ -69,18 +71,33 @@ def pytest_collection_finish(session: pytest.Session) -> None:
             raise pytest.UsageError(f"ACADEMY_REQUIRE names {leg!r} but no test marked {leg!r} was collected")
 
 
+@functools.cache
+def missing_legs() -> dict[str, str]:
+    """The optional legs this machine cannot run, each with the reason."""
+    missing = {}
+    if not is_postgres(os.environ.get("TEST_DATABASE_URL", "")):
+        missing["postgres"] = "needs PostgreSQL: set TEST_DATABASE_URL=postgresql://..."
+    if not (os.access(CHROMIUM, os.X_OK) or shutil.which(CHROMIUM)):
+        missing["browser"] = f"needs Chromium at {CHROMIUM} (Debian: apt-get install chromium)"
+    elif importlib.util.find_spec("playwright") is None:
+        missing["browser"] = "needs the playwright package (pip install -e '.[test]')"
+    if not os.environ.get("TEST_BROKER_URL"):
+        missing["broker"] = "needs a broker: set TEST_BROKER_URL"
+    return missing
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Skipped by a marker, so that the report names the test rather than this file.
+    for item in items:
+        for leg, reason in missing_legs().items():
+            if item.get_closest_marker(leg) and leg not in required():
+                item.add_marker(pytest.mark.skip(reason=reason))
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    if item.get_closest_marker("postgres") and not is_postgres(os.environ.get("TEST_DATABASE_URL", "")):
-        unavailable("postgres", "needs PostgreSQL: set TEST_DATABASE_URL=postgresql://...")
-    if item.get_closest_marker("browser"):
-        if not (os.access(CHROMIUM, os.X_OK) or shutil.which(CHROMIUM)):
-            unavailable("browser", f"needs Chromium at {CHROMIUM} (Debian: apt-get install chromium)")
-        try:
-            import playwright.sync_api  # noqa: F401
-        except ImportError:
-            unavailable("browser", "needs the playwright package (pip install -e '.[test]')")
-    if item.get_closest_marker("broker") and not os.environ.get("TEST_BROKER_URL"):
-        unavailable("broker", "needs a broker: set TEST_BROKER_URL")
+    for leg, reason in missing_legs().items():
+        if item.get_closest_marker(leg):
+            unavailable(leg, reason)
 
 
 def is_postgres(url: str) -> bool:
