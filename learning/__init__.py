@@ -34,6 +34,8 @@ def _make_instance_folder(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
+    import flask_babel
+
     from learning import i18n
     from learning.auth import login
     from learning.celery_app import celery_init_app
@@ -52,7 +54,10 @@ def register_extensions(app: Flask) -> None:
     login.configure(login_manager)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
-    app.jinja_env.globals["get_locale"] = i18n.current_locale
+    app.jinja_env.globals.update(
+        get_locale=i18n.current_locale, format_date=flask_babel.format_date,
+        format_datetime=flask_babel.format_datetime,
+    )  # fmt: skip
     celery_init_app(app)
     _import_models()
 

@@ -17,6 +17,8 @@ def after_commit(callback: Callable[[], Any]) -> None:
     from learning.extensions import db
 
     session = db.session()
+    if session.get_transaction() is None:
+        session.begin()  # so that a rollback before the next commit drops the callback
     session.info.setdefault(_KEY, []).append(callback)
 
 

@@ -11,13 +11,11 @@ config = context.config
 
 # Interpret the config file for Python logging.
 # This line sets up loggers basically.
-fileConfig(config.config_file_name)
+fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger('alembic.env')
 
 
 def get_engine():
-    # Flask-SQLAlchemy 3 (pinned in pyproject.toml): the template's get_engine() first is deprecated
-    # there and warns on every migration run.
     return current_app.extensions['migrate'].db.engine
 
 

@@ -31,7 +31,7 @@ from learning.content.sync import sync_course
 from learning.extensions import db
 from learning.progress.services import clear_outline_cache
 
-pytest_plugins = ["tests.fixtures.databases", "tests.fixtures.factories", "tests.fixtures.smtp"]
+pytest_plugins = ["tests.fixtures.factories", "tests.fixtures.smtp", "tests.fixtures.api"]
 
 FIXTURE_CONTENT = Path(__file__).parent / "fixtures" / "content"
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-production-checks"
@@ -108,7 +108,7 @@ def database_url(tmp: Path) -> str:
     return os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp / 'test.db'}"
 
 
-def test_config(url: str, **overrides: Any) -> dict[str, Any]:
+def app_config(url: str, **overrides: Any) -> dict[str, Any]:
     """Settings for an app under test: eager Celery in-process, the fixture course, a fixed key."""
     celery = {**defaults(tempfile.gettempdir())["CELERY"], "broker_url": "memory://",
               "task_always_eager": True, "task_eager_propagates": True}  # fmt: skip
@@ -126,7 +126,7 @@ def test_config(url: str, **overrides: Any) -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
-    app = create_app(test_config(database_url(tmp_path_factory.mktemp("db")),
+    app = create_app(app_config(database_url(tmp_path_factory.mktemp("db")),
                                  MAIL_FILE_PATH=str(tmp_path_factory.mktemp("mail"))))  # fmt: skip
     with app.app_context():
         db.drop_all()
@@ -149,8 +149,14 @@ class TestSession(scoped_session):  # type: ignore[type-arg]
     so that the test's objects stay attached until the test's own rollback."""
 
     def remove(self) -> None:
-        if self.registry.has():
-            self.registry().rollback()
+        if not self.registry.has():
+            return
+        session = self.registry()
+        transaction = session.get_transaction()
+        # An eager task run from an after-commit hook ends its own app context while the request's
+        # session is still committing; under a real server that context has a session of its own.
+        if transaction is None or transaction.is_active:
+            session.rollback()
 
     def close_for_good(self) -> None:
         super().remove()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,8 @@ from sqlalchemy import inspect
 
 from learning import create_app
 from learning.extensions import db
-from tests import conftest as suite
+from tests.conftest import app_config
+from tests.fixtures.databases import separate_database
 
 
 @pytest.fixture
@@ -38,21 +40,22 @@ def _loggers() -> list[tuple[str, logging.Logger]]:
 
 
 @pytest.fixture
-def empty_app(
-    tmp_path: Path, scratch_database: Callable[[str], str], logging_kept: None
-) -> Iterator[Callable[[str], Flask]]:
-    """Return a callable that builds an app on a new, empty database of a kind."""
-    apps: list[Flask] = []
+def empty_app(tmp_path: Path, logging_kept: None) -> Iterator[Callable[[str], Flask]]:
+    """Return a callable that builds an app on a new, empty database of a kind ("sqlite", "postgresql")."""
+    with ExitStack() as stack:
 
-    def make(kind: str) -> Flask:
-        app = create_app(suite.test_config(scratch_database(kind), MAIL_FILE_PATH=str(tmp_path / "mail")))
-        apps.append(app)
-        return app
+        def make(kind: str) -> Flask:
+            url = stack.enter_context(separate_database(tmp_path, kind))
+            app = create_app(app_config(url, MAIL_FILE_PATH=str(tmp_path / "mail")))
+            stack.callback(dispose, app)  # runs before the database is dropped
+            return app
 
-    yield make
-    for app in apps:
-        with app.app_context():
-            db.engine.dispose()  # before the scratch database is dropped
+        yield make
+
+
+def dispose(app: Flask) -> None:
+    with app.app_context():
+        db.engine.dispose()
 
 
 def compare_defaults(

@@ -69,7 +69,7 @@ def document() -> dict[str, Any]:
                 operation["responses"]["201"] = {**success, "description": "Enrolled"}
         else:
             operation["responses"][str(op.status)] = {"description": "No content"}
-        for status in sorted({*op.errors, 413, 500} - ({401} if not op.auth else set())):
+        for status in sorted({*op.errors, 413, 500, *((401,) if op.auth else ())}):
             operation["responses"][str(status)] = {
                 "description": CODES.get(status, "error").replace("_", " "),
                 "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},

@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
-from typing import Any, TypeVar
-
-from flask import abort
 from flask_babel import lazy_gettext as _l
-from flask_login import LoginManager, current_user
+from flask_login import LoginManager
 
 from learning.auth.models import User
 from learning.auth.services import user_for_session
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 def configure(manager: LoginManager) -> None:
@@ -25,22 +18,3 @@ def configure(manager: LoginManager) -> None:
     @manager.user_loader
     def load_user(key: str) -> User | None:
         return user_for_session(key)
-
-
-def role_required(*roles: str) -> Callable[[F], F]:
-    """Allow the view only to signed-in users holding one of ``roles``."""
-
-    def decorator(view: F) -> F:
-        @wraps(view)
-        def wrapped(*args: Any, **kwargs: Any) -> Any:
-            if not current_user.is_authenticated:
-                from learning.extensions import login_manager
-
-                return login_manager.unauthorized()
-            if not current_user.has_role(*roles):
-                abort(403)
-            return view(*args, **kwargs)
-
-        return wrapped  # type: ignore[return-value]
-
-    return decorator

@@ -52,7 +52,7 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     role_rows: Mapped[list[UserRole]] = relationship(
-        back_populates="user", cascade="all, delete-orphan", lazy="selectin"
+        back_populates="user", cascade="all, delete-orphan"
     )
 
     def __repr__(self) -> str:

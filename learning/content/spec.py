@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from learning.content import render
-from learning.content.yamlfile import YamlDocument, YamlError, read_yaml
+from learning.content.yamlfile import MAX_YAML_BYTES, YamlDocument, YamlError, read_yaml
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 SOURCE_KEY = re.compile(r"^(?:S\d{1,3}[a-z]?|EGM)$")
@@ -353,7 +353,7 @@ def _read_lessons(
         reader.check_fields(item, {"slug", "title"}, path)
         slug = reader.slug(item, "slug", *path)
         title = reader.text(item, "title", *path, max_length=200)
-        if not slug:
+        if not SLUG.match(slug):
             continue
         if slug in listed:
             reader.error(reader.line(*path, "slug"), f"lesson {slug!r} is listed twice")
@@ -362,6 +362,9 @@ def _read_lessons(
         lesson_file = _Reader(course, folder / "lessons" / f"{slug}.md", problems)
         if not lesson_file.path.is_file():
             reader.error(reader.line(*path, "slug"), f"lesson file lessons/{slug}.md is missing")
+            continue
+        if lesson_file.path.stat().st_size > MAX_YAML_BYTES:
+            lesson_file.error(1, f"file is larger than {MAX_YAML_BYTES // 1024} KiB")
             continue
         try:
             body = lesson_file.path.read_text(encoding="utf-8")

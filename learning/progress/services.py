@@ -272,14 +272,15 @@ def complete_lesson(enrolment: Enrolment, lesson_slug: str, at: datetime | None 
     if lesson_slug not in outline(enrolment.version_id).lesson_slugs:
         raise ProgressError("unknown_lesson", "That lesson is not part of the course.")
     when = clamp_time(at)
-    result = db.session.execute(
+    inserted = db.session.execute(
         insert_for(LessonCompletion)
         .values(enrolment_id=enrolment.id, lesson_slug=lesson_slug, version_id=enrolment.version_id,
                 completed_at=when)
         .on_conflict_do_nothing(index_elements=[LessonCompletion.enrolment_id, LessonCompletion.lesson_slug])
-    )  # fmt: skip
+        .returning(LessonCompletion.lesson_slug)
+    ).first()  # fmt: skip
     recompute(enrolment, when)
-    return bool(result.rowcount)
+    return inserted is not None
 
 
 def record_quiz_result(enrolment: Enrolment, module_slug: str, score: int, passed: bool, at: datetime) -> None:

@@ -6,6 +6,7 @@ seen from the server's threads), with the fixture course loaded and committed.
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from collections.abc import Iterator
@@ -16,13 +17,9 @@ from typing import Any
 import pytest
 from werkzeug.serving import make_server
 
-from learning import create_app
-from learning.content.spec import read_content
-from learning.content.sync import sync_course
-from learning.extensions import db
 from learning.progress.services import clear_outline_cache
-from tests import conftest as suite
-from tests.fixtures.databases import new_database, suite_kind
+from tests.conftest import CHROMIUM
+from tests.fixtures.databases import committed_app
 
 pytestmark = pytest.mark.browser
 
@@ -57,20 +54,11 @@ CSP_LISTENER = """document.addEventListener('securitypolicyviolation', e =>
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Serve a fresh app with the fixture course on 127.0.0.1; yield its base URL."""
     folder = tmp_path_factory.mktemp("live")
-    with new_database(suite_kind(), folder) as url:
-        # ACADEMY_ENV stays "testing", so the session cookie keeps its production flags (Secure, HttpOnly,
-        # SameSite=Lax): Chromium stores a Secure cookie from http://127.0.0.1 because it treats loopback
-        # addresses as secure contexts. The test checks the flags; were it ever refused, the fix would be
-        # this server's settings, never the production defaults.
-        app = create_app(suite.test_config(url, MAIL_FILE_PATH=str(folder / "mail")))
-        with app.app_context():
-            db.create_all()
-            courses, problems = read_content(suite.FIXTURE_CONTENT)
-            assert not problems, problems
-            for course in courses:
-                sync_course(course)
-            db.session.commit()
-            db.session.remove()
+    # ACADEMY_ENV stays "testing", so the session cookie keeps its production flags (Secure, HttpOnly,
+    # SameSite=Lax): Chromium stores a Secure cookie from http://127.0.0.1 because it treats loopback
+    # addresses as secure contexts. The test checks the flags; were it ever refused, the fix would be
+    # this server's settings, never the production defaults.
+    with committed_app(folder, MAIL_FILE_PATH=str(folder / "mail")) as app:
         clear_outline_cache()  # outlines are cached by version id, which the suite's database shares
         server = make_server("127.0.0.1", 0, app, threaded=True)
         thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
@@ -81,11 +69,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             server.shutdown()
             thread.join(timeout=10)
             server.server_close()
-            clear_outline_cache()
-            with app.app_context():
-                db.session.remove()
-                db.drop_all()
-                db.engine.dispose()
+            clear_outline_cache()  # the database goes when committed_app ends
 
 
 @dataclass
@@ -120,7 +104,7 @@ def browser_page(live_server: str) -> Iterator[tuple[Any, Problems]]:
 
     problems = Problems()
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=suite.CHROMIUM, args=CHROMIUM_ARGS,
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
                                              headless=True)  # fmt: skip
         try:
             context = browser.new_context(base_url=live_server, locale="en-GB", timezone_id="Asia/Bangkok")
@@ -137,7 +121,8 @@ def browser_page(live_server: str) -> Iterator[tuple[Any, Problems]]:
 
 def shot(page: Any, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"journey-{suite_kind()}-{name}.png"), full_page=True)
+    database = "postgresql" if os.environ.get("TEST_DATABASE_URL") else "sqlite"
+    page.screenshot(path=str(ARTIFACTS / f"journey-{database}-{name}.png"), full_page=True)
 
 
 def assert_labelled(page: Any) -> None:

@@ -1,0 +1,232 @@
+"""Registration, sign-in, sign-out, profile and passwords through the pages."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from learning.auth.models import LoginSession, User
+from learning.db import utcnow
+from learning.extensions import db
+from tests.conftest import post_form
+from tests.fixtures.factories import PASSWORD
+
+PROFILE = {
+    "full_name": "Иван Петров", "country": "RU", "organisation": "Rosmorport", "organisation_type": "port_authority",
+    "job_title": "Analyst", "language": "ru", "timezone": "Asia/Vladivostok",
+}  # fmt: skip
+
+
+def register(client: FlaskClient, email: str = "ivan@example.org", password: str = "a long port passphrase",
+             **extra: str) -> object:  # fmt: skip
+    return post_form(client, "/register", {"email": email, "password": password, "confirm": password, **PROFILE,
+                                           **extra})  # fmt: skip
+
+
+def test_register_keeps_the_name_exactly_and_dates_the_consent(client: FlaskClient) -> None:
+    response = register(client, consent_share_progress="y")
+    assert response.status_code == 302
+    user = db.session.scalar(select(User).where(User.email == "ivan@example.org"))
+    assert user.full_name == "Иван Петров" and user.roles == {"learner"}
+    assert user.consent_share_progress_at is not None
+    assert user.password_hash.startswith("$argon2id$")
+    assert "My learning" in client.get("/").get_data(as_text=True)
+
+
+def test_register_without_consent_and_with_bad_fields(client: FlaskClient) -> None:
+    response = register(client, email="not an email")
+    assert response.status_code == 200 and "Please correct the fields" in response.get_data(as_text=True)
+    response = register(client, password="password")
+    assert "too common" in response.get_data(as_text=True) or "at least" in response.get_data(as_text=True)
+    response = register(client, full_name="Bad\nName")
+    assert "control characters" in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(User)) == 0
+    assert register(client).status_code == 302
+    assert db.session.scalar(select(User)).consent_share_progress_at is None
+
+
+def test_email_is_unique_whatever_its_case(client: FlaskClient, create_user) -> None:
+    create_user(email="chan@mardep.gov.hk")
+    response = register(client, email="CHAN@Mardep.gov.hk")
+    assert response.status_code == 200 and "already exists" in response.get_data(as_text=True)
+
+
+def test_login_and_logout_and_no_replay(client: FlaskClient, create_user, login) -> None:
+    user = create_user()
+    login(client, user)
+    assert client.get("/dashboard").status_code == 200
+    cookie = client.get_cookie("academy_session").value
+    post_form(client, "/dashboard", {}, "/logout")
+    assert client.get("/dashboard").status_code == 302
+    # the old cookie, replayed, is no longer a session
+    client.set_cookie("academy_session", cookie, domain="localhost")
+    response = client.get("/dashboard")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_session_cookie_is_new_at_login_and_carries_flags(client: FlaskClient, create_user) -> None:
+    user = create_user()
+    client.get("/login")
+    before = client.get_cookie("academy_session").value
+    response = post_form(client, "/login", {"email": user.email, "password": PASSWORD})
+    header = response.headers["Set-Cookie"]
+    assert "HttpOnly" in header and "Secure" in header and "SameSite=Lax" in header
+    assert client.get_cookie("academy_session").value != before
+    expiry = db.session.scalar(select(LoginSession.expires_at))
+    assert expiry - utcnow() <= timedelta(hours=12)
+
+
+def test_expired_or_deactivated_sessions_end(client: FlaskClient, create_user, login) -> None:
+    user = create_user()
+    login(client, user)
+    db.session.execute(LoginSession.__table__.update().values(expires_at=utcnow() - timedelta(seconds=1)))
+    db.session.commit()
+    assert client.get("/dashboard").status_code == 302
+    login(client, user)
+    user.active = False
+    db.session.commit()
+    assert client.get("/dashboard").status_code == 302
+
+
+def test_wrong_password_unknown_account_and_lockout(client: FlaskClient, create_user) -> None:
+    user = create_user()
+    wrong = post_form(client, "/login", {"email": user.email, "password": "wrong password"})
+    unknown = post_form(client, "/login", {"email": "ghost@example.org", "password": "wrong password"})
+    assert wrong.status_code == unknown.status_code == 401
+    strip = re.compile(r'value="[^"]*"')
+    assert strip.sub("", wrong.get_data(as_text=True)).replace(user.email, "") == strip.sub(
+        "", unknown.get_data(as_text=True)
+    ).replace("ghost@example.org", "")
+    for _ in range(5):
+        post_form(client, "/login", {"email": user.email, "password": "wrong password"},
+                  environ_base={"REMOTE_ADDR": "10.9.9.9"})  # fmt: skip
+    db.session.refresh(user)
+    assert user.locked_until is not None and user.locked_until > utcnow() + timedelta(minutes=29)
+    # locked: even the right password is refused, with the same answer
+    locked = post_form(client, "/login", {"email": user.email, "password": PASSWORD},
+                       environ_base={"REMOTE_ADDR": "10.9.9.8"})  # fmt: skip
+    assert locked.status_code == 401
+    user.locked_until = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    ok = post_form(client, "/login", {"email": user.email, "password": PASSWORD}, environ_base={"REMOTE_ADDR": "10.9.9.7"})
+    assert ok.status_code == 302
+
+
+def test_more_than_ten_attempts_a_minute_from_one_address_get_429(client: FlaskClient, create_user) -> None:
+    user = create_user()
+    statuses = [
+        post_form(client, "/login", {"email": f"x{i}@example.org", "password": "nope nope"}).status_code
+        for i in range(10)
+    ]
+    assert statuses == [401] * 10
+    assert post_form(client, "/login", {"email": user.email, "password": PASSWORD}).status_code == 429
+
+
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [
+        ("/courses/harbour-basics", "/courses/harbour-basics"),
+        ("https://evil.example/", "/dashboard"),
+        ("//evil.example/", "/dashboard"),
+        ("/\\evil.example", "/dashboard"),
+        ("javascript:alert(1)", "/dashboard"),
+    ],
+)
+def test_next_redirect_is_kept_on_site(client: FlaskClient, create_user, target: str, expected: str) -> None:
+    user = create_user()
+    response = post_form(client, "/login", {"email": user.email, "password": PASSWORD},
+                         action=f"/login?next={target}")  # fmt: skip
+    assert response.status_code == 302 and response.headers["Location"] == expected
+
+
+def test_profile_update_and_consent_withdrawal(client: FlaskClient, create_user, login) -> None:
+    user = create_user(consent_share_progress=True)
+    login(client, user)
+    page = client.get("/account").get_data(as_text=True)
+    assert "You agreed to share your progress" in page
+    data = {**PROFILE, "full_name": "Trần Thị Bích", "country": "VN", "timezone": "Asia/Ho_Chi_Minh",
+            "language": "vi"}  # fmt: skip
+    assert post_form(client, "/account", data).status_code == 302
+    db.session.refresh(user)
+    assert user.full_name == "Trần Thị Bích" and user.consent_share_progress_at is None
+    bad = post_form(client, "/account", {**data, "timezone": "Nowhere/City"})
+    assert bad.status_code == 200 and "Not a valid choice" in bad.get_data(as_text=True)
+
+
+def test_password_change_signs_out_other_sessions(app, client: FlaskClient, create_user, login, api_token) -> None:
+    user = create_user()
+    other = app.test_client()
+    other.environ_base["wsgi.url_scheme"] = "https"
+    login(other, user)
+    login(client, user)
+    headers = api_token(user)
+    new = "another long passphrase"
+    response = post_form(client, "/account/password",
+                         {"current_password": PASSWORD, "password": new, "confirm": new})  # fmt: skip
+    assert response.status_code == 302
+    assert client.get("/dashboard").status_code == 200  # this browser stays signed in
+    assert other.get("/dashboard").status_code == 302  # the other one is out
+    assert client.get("/api/v1/me", headers=headers).status_code == 401
+    wrong = post_form(client, "/account/password", {"current_password": "nope", "password": new + "x",
+                                                    "confirm": new + "x"})  # fmt: skip
+    assert "not your current password" in wrong.get_data(as_text=True)
+
+
+def test_password_reset_by_email(client: FlaskClient, create_user, mailbox) -> None:
+    user = create_user(full_name="Siosaia Tonga")
+    response = post_form(client, "/password/forgot", {"email": user.email.upper()})
+    assert response.status_code == 302
+    unknown = post_form(client, "/password/forgot", {"email": "nobody@example.org"})
+    assert unknown.status_code == 302
+    assert len(mailbox.messages) == 1
+    message = mailbox.messages[0]
+    assert message["To"] == user.email and message.is_multipart()
+    text = message.get_body(("plain",)).get_content()
+    assert "Siosaia Tonga" in text
+    link = re.search(r"http://localhost(/password/reset/\S+)", text).group(1)
+    new = "a brand new passphrase"
+    assert post_form(client, link, {"password": new, "confirm": new}).status_code == 302
+    # single use
+    assert post_form(client, link, {"password": new, "confirm": new}).status_code == 400
+    login_ok = post_form(client, "/login", {"email": user.email, "password": new})
+    assert login_ok.status_code == 302
+
+
+def test_expired_reset_link_is_refused(client: FlaskClient, create_user, mailbox) -> None:
+    from learning.auth.models import PasswordReset
+
+    user = create_user()
+    post_form(client, "/password/forgot", {"email": user.email})
+    link = re.search(r"(/password/reset/\S+)", mailbox.messages[0].get_body(("plain",)).get_content()).group(1)
+    for reset in db.session.scalars(select(PasswordReset)):
+        reset.expires_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    assert post_form(client, link, {"password": "whatever long pass", "confirm": "whatever long pass"}).status_code == 400
+    assert client.get("/password/reset/" + "x" * 200).status_code == 404
+
+
+def test_no_reset_email_when_the_transaction_rolls_back(app, create_user, mailbox) -> None:
+    """A task published inside a transaction that rolls back never runs (RELIABILITY rule 4)."""
+    from learning.mail.tasks import send_email
+    from learning.outbox import after_commit
+
+    create_user()
+    after_commit(lambda: send_email.delay("x@example.org", "subject", "text"))
+    db.session.rollback()
+    db.session.commit()
+    assert mailbox.messages == []
+    after_commit(lambda: send_email.delay("x@example.org", "subject", "text"))
+    db.session.commit()
+    assert len(mailbox.messages) == 1
+
+
+def test_logout_needs_a_post_with_a_token(client: FlaskClient, create_user, login) -> None:
+    user = create_user()
+    login(client, user)
+    assert client.get("/logout").status_code == 405
+    assert client.post("/logout").status_code == 400
+    assert client.get("/dashboard").status_code == 200
