@@ -10,8 +10,7 @@ from alembic import context
 config = context.config
 
 # Interpret the config file for Python logging.
-# This line sets up loggers basically. `academy prepare` (and the tests) run migrations inside the
-# application's process: keep its loggers (learning.*) working afterwards.
+# This line sets up loggers basically.
 fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger('alembic.env')
 

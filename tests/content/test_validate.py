@@ -158,3 +158,13 @@ def test_missing_files_and_folders(content: Path, tmp_path: Path) -> None:
     assert problems_of(tmp_path / "nowhere") == [f"{tmp_path / 'nowhere'}:1: content folder does not exist"]
     (tmp_path / "empty").mkdir()
     assert "no course folders" in problems_of(tmp_path / "empty")[0]
+
+
+def test_the_coverage_table_names_every_paragraph_and_real_modules() -> None:
+    readme = (REAL_CONTENT / "README.md").read_text()
+    table = readme[readme.index("### Where each paragraph of the conclusions is taught"):]
+    modules = {m.slug for c in read_content(REAL_CONTENT)[0] for m in c.modules}
+    for paragraph in range(1, 11):
+        row = next(line for line in table.splitlines() if line.startswith(f"| {paragraph} |"))
+        named = set(__import__("re").findall(r"`([a-z0-9-]+)`", row))
+        assert named and named <= modules, (paragraph, named - modules)
