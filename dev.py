@@ -27,7 +27,7 @@ COVERAGE = ["--cov=learning", "--cov-branch", "--cov-report=term-missing:skip-co
 
 def ensure_environment(extras: str) -> None:
     """Create the virtual environment and install the project, unless nothing changed since last time."""
-    if sys.version_info < (3, 11):  # noqa: UP036 (an older python3 runs this file first: say why it stops)
+    if sys.version_info < (3, 11):  # noqa: UP036 - this script is what an older Python runs first
         sys.exit("Smart Port Academy needs Python 3.11 or newer.")
     if not PYTHON.exists():
         print(f"Creating the virtual environment in {VENV} ...", flush=True)
@@ -38,9 +38,8 @@ def ensure_environment(extras: str) -> None:
     if stamp.exists() and stamp.read_text() == digest:
         return
     print(f"Installing Smart Port Academy ({spec}) ...", flush=True)
-    # S603: every command here is the virtual environment's own python or script, with fixed arguments
-    subprocess.run([str(PYTHON), "-m", "pip", "install", "--quiet", "--upgrade", "pip"], check=True)  # noqa: S603
-    subprocess.run([str(PYTHON), "-m", "pip", "install", "--quiet", "-e", spec], check=True, cwd=ROOT)  # noqa: S603
+    subprocess.run([str(PYTHON), "-m", "pip", "install", "--quiet", "--upgrade", "pip"], check=True)
+    subprocess.run([str(PYTHON), "-m", "pip", "install", "--quiet", "-e", spec], check=True, cwd=ROOT)
     stamp.write_text(digest)
 
 
@@ -51,10 +50,10 @@ def main() -> int:
     if command == "run":
         ensure_environment("")
         os.environ.setdefault("ACADEMY_ENV", "development")
-        return subprocess.call([str(BIN / "academy"), "serve", *rest])  # noqa: S603
+        return subprocess.call([str(BIN / "academy"), "serve", *rest])
     if command == "test":
         ensure_environment("test")
-        return subprocess.call([str(PYTHON), "-m", "pytest", *(rest or COVERAGE)])  # noqa: S603
+        return subprocess.call([str(PYTHON), "-m", "pytest", *(rest or COVERAGE)])
     print(__doc__)
     return 2
 

@@ -55,9 +55,10 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
     app.jinja_env.globals.update(
-        get_locale=i18n.current_locale, format_date=flask_babel.format_date,
+        get_locale=i18n.current_locale,
+        format_date=flask_babel.format_date,
         format_datetime=flask_babel.format_datetime,
-    )  # fmt: skip
+    )
     celery_init_app(app)
     _import_models()
 
@@ -70,6 +71,7 @@ def _migrations_path() -> Any:
 
 def _import_models() -> None:
     # Every model module, so that metadata is complete for migrations and create_all.
+    import learning.audit.models
     import learning.auth.models
     import learning.catalog.models
     import learning.progress.models

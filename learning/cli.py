@@ -27,7 +27,9 @@ def prepare() -> None:
         if problems:
             for problem in problems:
                 print(problem, file=sys.stderr)
-            raise SystemExit("The course material has problems; fix them (flask content validate) and start again.")
+            raise SystemExit(
+                "The course material has problems; fix them (flask content validate) and start again."
+            )
         for course in courses:
             result = sync_course(course)
             db.session.commit()
@@ -38,10 +40,27 @@ def serve(host: str, port: int, workers: int) -> int:
     """Start gunicorn and a Celery worker with its beat, and stop both together."""
     prepare()
     bin_dir = Path(sys.executable).parent
-    web = [str(bin_dir / "gunicorn"), "--bind", f"{host}:{port}", "--workers", str(workers),
-           "--access-logfile", "-", "learning.wsgi:app"]  # fmt: skip
-    worker = [str(bin_dir / "celery"), "-A", "worker.app", "worker", "--beat", "--loglevel", "INFO",
-              "--concurrency", "2"]  # fmt: skip
+    web = [
+        str(bin_dir / "gunicorn"),
+        "--bind",
+        f"{host}:{port}",
+        "--workers",
+        str(workers),
+        "--access-logfile",
+        "-",
+        "learning.wsgi:app",
+    ]
+    worker = [
+        str(bin_dir / "celery"),
+        "-A",
+        "worker.app",
+        "worker",
+        "--beat",
+        "--loglevel",
+        "INFO",
+        "--concurrency",
+        "2",
+    ]
     processes = [subprocess.Popen(cmd) for cmd in (web, worker)]  # noqa: S603
     print(f"Smart Port Academy is running at http://{host}:{port}/ (Ctrl+C stops it)", flush=True)
 

@@ -9,7 +9,6 @@ from flask import Flask, has_request_context, request
 from sqlalchemy import DateTime, Table, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, Engine
-from sqlalchemy.sql.dml import Insert
 from sqlalchemy.types import TypeDecorator
 
 from learning.extensions import db
@@ -81,7 +80,7 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def insert_for(table: Table | Any) -> Insert:
+def insert_for(table: Table | Any) -> postgresql.Insert | sqlite.Insert:
     """Return a dialect-specific INSERT that supports ON CONFLICT for the current engine."""
     name = db.session.get_bind().dialect.name
     if name == "postgresql":

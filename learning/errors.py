@@ -29,11 +29,13 @@ def wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
-def json_error(status: int, message: str, code: str | None = None,
-               fields: dict[str, Any] | None = None) -> Response:  # fmt: skip
+def json_error(
+    status: int, message: str, code: str | None = None, fields: dict[str, Any] | None = None
+) -> Response:
     """Return the API's error body ``{"error": {"code", "message", "fields"}}`` with ``status``."""
-    response = jsonify({"error": {"code": code or CODES.get(status, "error"), "message": message,
-                                  "fields": fields or {}}})  # fmt: skip
+    response = jsonify(
+        {"error": {"code": code or CODES.get(status, "error"), "message": message, "fields": fields or {}}}
+    )
     response.status_code = status
     return response
 
@@ -50,7 +52,10 @@ MESSAGES = {
     405: ("Not allowed", "This page does not accept that kind of request."),
     413: ("Too large", "What you sent is larger than this site accepts."),
     429: ("Too many attempts", "Too many attempts in a short time. Wait a minute and try again."),
-    500: ("Something went wrong", "Something went wrong on our side. Nothing you did caused it; try again later."),
+    500: (
+        "Something went wrong",
+        "Something went wrong on our side. Nothing you did caused it; try again later.",
+    ),
 }
 
 
@@ -60,8 +65,11 @@ def register(app: Flask) -> None:
         app.logger.info("CSRF check failed on %s %s: %s", request.method, request.path, error.description)
         if wants_json():
             return json_error(400, "CSRF check failed.", "csrf")
-        return _page(400, _("Form expired"), _("The form was open too long or came from elsewhere. "
-                                               "Go back, reload the page and try again."))
+        return _page(
+            400,
+            _("Form expired"),
+            _("The form was open too long or came from elsewhere. Go back, reload the page and try again."),
+        )
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Any:

@@ -35,8 +35,6 @@ pytest_plugins = ["tests.fixtures.factories", "tests.fixtures.smtp", "tests.fixt
 
 FIXTURE_CONTENT = Path(__file__).parent / "fixtures" / "content"
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-production-checks"
-
-
 REQUIRABLE = ("postgres", "browser", "broker")
 # Debian's Chromium (package chromium); tests never download a browser of their own.
 CHROMIUM = os.environ.get("TEST_CHROMIUM") or "/usr/bin/chromium"
@@ -44,8 +42,8 @@ CHROMIUM = os.environ.get("TEST_CHROMIUM") or "/usr/bin/chromium"
 
 def required() -> frozenset[str]:
     """The legs that ACADEMY_REQUIRE says must run rather than be skipped."""
-    return frozenset(name.strip().lower() for name in os.environ.get("ACADEMY_REQUIRE", "").split(",")
-                     if name.strip())  # fmt: skip
+    names = os.environ.get("ACADEMY_REQUIRE", "").split(",")
+    return frozenset(name.strip().lower() for name in names if name.strip())
 
 
 def unavailable(leg: str, reason: str) -> NoReturn:
@@ -55,20 +53,8 @@ def unavailable(leg: str, reason: str) -> NoReturn:
     pytest.skip(reason)
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    unknown = required() - set(REQUIRABLE)
-    if unknown:
-        raise pytest.UsageError(f"ACADEMY_REQUIRE: unknown {', '.join(sorted(unknown))}; "
-                                f"known: {', '.join(REQUIRABLE)}")  # fmt: skip
-    if "postgres" in required() and not is_postgres(os.environ.get("TEST_DATABASE_URL", "")):
-        raise pytest.UsageError("ACADEMY_REQUIRE names 'postgres' but TEST_DATABASE_URL is no PostgreSQL URL")
-
-
-def pytest_collection_finish(session: pytest.Session) -> None:
-    # A required leg whose tests were all left out (renamed, deselected, not collected) did not run.
-    for leg in sorted(required() - {"postgres"}):
-        if not any(item.get_closest_marker(leg) for item in session.items):
-            raise pytest.UsageError(f"ACADEMY_REQUIRE names {leg!r} but no test marked {leg!r} was collected")
+def is_postgres(url: str) -> bool:
+    return url.startswith(("postgresql:", "postgresql+", "postgres:"))
 
 
 @functools.cache
@@ -86,6 +72,15 @@ def missing_legs() -> dict[str, str]:
     return missing
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    unknown = required() - set(REQUIRABLE)
+    if unknown:
+        known = ", ".join(REQUIRABLE)
+        raise pytest.UsageError(f"ACADEMY_REQUIRE: unknown {', '.join(sorted(unknown))}; known: {known}")
+    if "postgres" in required() and "postgres" in missing_legs():
+        raise pytest.UsageError("ACADEMY_REQUIRE names 'postgres' but TEST_DATABASE_URL is no PostgreSQL URL")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # Skipped by a marker, so that the report names the test rather than this file.
     for item in items:
@@ -94,24 +89,27 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 item.add_marker(pytest.mark.skip(reason=reason))
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    # A required leg whose tests were all left out (renamed, deselected, not collected) did not run.
+    for leg in sorted(required() - {"postgres"}):
+        if not any(item.get_closest_marker(leg) for item in session.items):
+            raise pytest.UsageError(f"ACADEMY_REQUIRE names {leg!r} but no test marked {leg!r} was collected")
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
     for leg, reason in missing_legs().items():
         if item.get_closest_marker(leg):
             unavailable(leg, reason)
 
 
-def is_postgres(url: str) -> bool:
-    return url.startswith(("postgresql:", "postgresql+", "postgres:"))
-
-
-def database_url(tmp: Path) -> str:
-    return os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp / 'test.db'}"
-
-
 def app_config(url: str, **overrides: Any) -> dict[str, Any]:
     """Settings for an app under test: eager Celery in-process, the fixture course, a fixed key."""
-    celery = {**defaults(tempfile.gettempdir())["CELERY"], "broker_url": "memory://",
-              "task_always_eager": True, "task_eager_propagates": True}  # fmt: skip
+    celery = {
+        **defaults(tempfile.gettempdir())["CELERY"],
+        "broker_url": "memory://",
+        "task_always_eager": True,
+        "task_eager_propagates": True,
+    }
     return {
         "ACADEMY_ENV": "testing",
         "SECRET_KEY": TEST_SECRET,
@@ -126,22 +124,24 @@ def app_config(url: str, **overrides: Any) -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
-    app = create_app(app_config(database_url(tmp_path_factory.mktemp("db")),
-                                 MAIL_FILE_PATH=str(tmp_path_factory.mktemp("mail"))))  # fmt: skip
-    with app.app_context():
-        db.drop_all()
-        db.create_all()
-        courses, problems = read_content(FIXTURE_CONTENT)
-        assert not problems, problems
-        for course in courses:
-            sync_course(course)
-        db.session.commit()
-        db.session.remove()
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.drop_all()
-        db.engine.dispose()
+    """The app under test, on a database of its own: a SQLite file, or with TEST_DATABASE_URL a new
+    PostgreSQL database on that server (so that parallel runs never share tables), dropped at the end."""
+    from tests.fixtures.databases import separate_database
+
+    with separate_database(tmp_path_factory.mktemp("db")) as url:
+        app = create_app(app_config(url, MAIL_FILE_PATH=str(tmp_path_factory.mktemp("mail"))))
+        with app.app_context():
+            db.create_all()
+            courses, problems = read_content(FIXTURE_CONTENT)
+            assert not problems, problems
+            for course in courses:
+                sync_course(course)
+            db.session.commit()
+            db.session.remove()
+        yield app
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
 
 
 class TestSession(scoped_session):  # type: ignore[type-arg]
@@ -218,8 +218,9 @@ def csrf_from(html: str) -> str:
     return match.group(1) or match.group(2)
 
 
-def post_form(client: FlaskClient, page: str, data: dict[str, Any], action: str | None = None,
-              **kwargs: Any) -> Any:  # fmt: skip
+def post_form(
+    client: FlaskClient, page: str, data: dict[str, Any], action: str | None = None, **kwargs: Any
+) -> Any:
     """GET ``page``, take its CSRF token and POST ``data`` to ``action`` (default: the same page)."""
     html = client.get(page).get_data(as_text=True)
     return client.post(action or page, data={"csrf_token": csrf_from(html), **data}, **kwargs)

@@ -35,10 +35,17 @@ def test_development_makes_and_keeps_a_key_in_the_instance_folder(tmp_path, monk
 
 
 def test_environment_variables_are_read() -> None:
-    settings = from_environment({
-        "DATABASE_URL": "postgres://u@h/db", "SECRET_KEY": "k" * 40, "CELERY_BROKER_URL": "redis://h:6379/0",
-        "MAIL_PORT": "2525", "MAIL_USE_TLS": "true", "BASE_URL": "https://academy.example", "MAIL_SERVER": "smtp.h",
-    })  # fmt: skip
+    settings = from_environment(
+        {
+            "DATABASE_URL": "postgres://u@h/db",
+            "SECRET_KEY": "k" * 40,
+            "CELERY_BROKER_URL": "redis://h:6379/0",
+            "MAIL_PORT": "2525",
+            "MAIL_USE_TLS": "true",
+            "BASE_URL": "https://academy.example",
+            "MAIL_SERVER": "smtp.h",
+        }
+    )
     assert settings["SQLALCHEMY_DATABASE_URI"] == "postgres://u@h/db" and settings["MAIL_PORT"] == 2525
     assert settings["MAIL_USE_TLS"] is True and settings["CELERY_BROKER_URL"] == "redis://h:6379/0"
     assert server_settings({"ACADEMY_PORT": "9000"})["port"] == 9000
@@ -83,8 +90,9 @@ def test_readyz_checks_database_and_broker(app: Flask, client: FlaskClient, tmp_
     response = client.get("/readyz")
     assert response.status_code == 200
     assert response.get_json()["checks"] == {"database": "ok", "broker": "ok"}
-    broken = create_app(app_config(f"sqlite:///{tmp_path}/no/such/dir/x.db",
-                                    CELERY_BROKER_URL="redis://127.0.0.1:1/0"))  # fmt: skip
+    broken = create_app(
+        app_config(f"sqlite:///{tmp_path}/no/such/dir/x.db", CELERY_BROKER_URL="redis://127.0.0.1:1/0")
+    )
     broken.config["CELERY"]["broker_connection_timeout"] = 1
     response = broken.test_client().get("/readyz")
     assert response.status_code == 503
@@ -136,10 +144,20 @@ def test_an_unexpected_error_is_a_friendly_500_without_a_traceback(tmp_path) -> 
 
 def test_each_test_runs_in_a_transaction_that_is_rolled_back_part_one(create_user) -> None:
     create_user(email="rollback-proof@example.org")
-    assert db.session.scalar(select(func.count()).select_from(User).where(User.email == "rollback-proof@example.org")) == 1
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(User).where(User.email == "rollback-proof@example.org")
+        )
+        == 1
+    )
 
 
 def test_each_test_runs_in_a_transaction_that_is_rolled_back_part_two(app: Flask) -> None:
     """The user committed by part one is gone: the per-test rollback works."""
-    assert db.session.scalar(select(func.count()).select_from(User).where(User.email == "rollback-proof@example.org")) == 0
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(User).where(User.email == "rollback-proof@example.org")
+        )
+        == 0
+    )
     assert db.session.execute(text("SELECT 1")).scalar() == 1

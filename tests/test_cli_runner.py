@@ -29,7 +29,9 @@ def test_prepare_upgrades_and_loads_once(environment: Path, capsys: pytest.Captu
     output = capsys.readouterr().out
     assert "harbour-basics: created version 1" in output and "harbour-basics: unchanged (version 1)" in output
     engine = create_engine(f"sqlite:///{environment / 'academy.db'}")
-    assert {"alembic_version", "users", "enrolments", "lesson_completions"} <= set(inspect(engine).get_table_names())
+    assert {"alembic_version", "users", "enrolments", "lesson_completions"} <= set(
+        inspect(engine).get_table_names()
+    )
     engine.dispose()
 
 

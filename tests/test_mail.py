@@ -62,8 +62,12 @@ def test_file_backend_writes_one_eml_per_message(app: Flask, tmp_path: Path) -> 
     saved = app.config["MAIL_FILE_PATH"], app.config["MAIL_BACKEND"]
     app.config.update(MAIL_FILE_PATH=str(tmp_path / "mail"), MAIL_BACKEND="file")
     try:
-        send_messages([build_message("a@example.org", "Subject ✓", "Text ✓", "<p>HTML</p>"),
-                       build_message("b@example.org", "Subject 2", "Text 2")])  # fmt: skip
+        send_messages(
+            [
+                build_message("a@example.org", "Subject ✓", "Text ✓", "<p>HTML</p>"),
+                build_message("b@example.org", "Subject 2", "Text 2"),
+            ]
+        )
     finally:
         app.config["MAIL_FILE_PATH"], app.config["MAIL_BACKEND"] = saved
     files = sorted((tmp_path / "mail").glob("*.eml"))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -14,7 +16,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import Flask, current_app
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import inspect
+from sqlalchemy import JSON, inspect
 
 from learning import create_app
 from learning.extensions import db
@@ -62,12 +64,23 @@ def compare_defaults(
     context: Any, inspected_column: Any, metadata_column: Any, inspected_default: str | None,
     metadata_default: Any, rendered_metadata_default: str | None,
 ) -> bool | None:  # fmt: skip
-    """Let alembic compare server defaults, except that an empty string literal is equal to itself
-    (alembic's SQLite comparison unquotes only non-empty literals, so DEFAULT '' always differed)."""
+    """Let alembic compare server defaults, but for two cases it gets wrong: an empty string literal
+    (its SQLite comparison unquotes only non-empty ones, so DEFAULT '' always differed) and JSON (on
+    PostgreSQL it asks the server `'{}'::json = '{}'`, and json has no equality operator)."""
     empty = {"", "''", "('')"}
     if inspected_default in empty and rendered_metadata_default in empty:
         return False
+    if isinstance(metadata_column.type, JSON) and inspected_default and rendered_metadata_default:
+        return bool(json.loads(literal(inspected_default)) != json.loads(literal(rendered_metadata_default)))
     return None
+
+
+def literal(default: str) -> str:
+    """The text of a reflected or rendered SQL string literal: '{}'::json, ('{}'), '{}' and {} give {}."""
+    text = re.sub(r"::jsonb?$", "", default.strip()).removeprefix("(").removesuffix(")")
+    if len(text) >= 2 and text[0] == text[-1] == "'":
+        text = text[1:-1].replace("''", "'")
+    return text
 
 
 def differences() -> list[Any]:

@@ -51,10 +51,17 @@ def test_academy_serve_runs_web_worker_and_beat(tmp_path: Path) -> None:
     }
     env.pop("TEST_DATABASE_URL", None)
     academy = Path(sys.executable).parent / "academy"
-    process = subprocess.Popen([str(academy), "serve", "--port", str(port), "--workers", "1"], env=env, cwd=ROOT,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+    process = subprocess.Popen(
+        [str(academy), "serve", "--port", str(port), "--workers", "1"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
+
         def healthy() -> bool:
             try:
                 with urllib.request.urlopen(base + "/healthz", timeout=1) as response:  # noqa: S310 (local)
@@ -68,16 +75,35 @@ def test_academy_serve_runs_web_worker_and_beat(tmp_path: Path) -> None:
         with opener.open(base + "/") as response:
             assert "Port digitization essentials" in response.read().decode()
         with opener.open(base + "/password/forgot") as response:
-            token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', response.read().decode()).group(1)
+            token = re.search(
+                r'name="csrf_token" type="hidden" value="([^"]+)"', response.read().decode()
+            ).group(1)
         # an account to reset, made through the CLI as an administrator would
-        subprocess.run([str(Path(sys.executable).parent / "flask"), "--app", "learning", "users", "create",
-                        "official@example.org", "--name", "Official", "--password-stdin"],
-                       input="a long passphrase for the test\n", text=True, env=env, cwd=ROOT, check=True)  # fmt: skip
+        subprocess.run(
+            [
+                str(Path(sys.executable).parent / "flask"),
+                "--app",
+                "learning",
+                "users",
+                "create",
+                "official@example.org",
+                "--name",
+                "Official",
+                "--password-stdin",
+            ],
+            input="a long passphrase for the test\n",
+            text=True,
+            env=env,
+            cwd=ROOT,
+            check=True,
+        )
         data = urllib.parse.urlencode({"csrf_token": token, "email": "official@example.org"}).encode()
         with opener.open(base + "/password/forgot", data=data) as response:
             assert response.status == 200  # followed the redirect to the sign-in page
         mail = tmp_path / "mail"
-        files = wait_for(lambda: list(mail.glob("*.eml")) if mail.exists() else [], 60, "the worker to send the e-mail")
+        files = wait_for(
+            lambda: list(mail.glob("*.eml")) if mail.exists() else [], 60, "the worker to send the e-mail"
+        )
         assert b"official@example.org" in files[0].read_bytes()
         with urllib.request.urlopen(base + "/readyz", timeout=5) as response:  # noqa: S310 (local)
             assert b'"broker": "ok"' in response.read().replace(b'"broker":"ok"', b'"broker": "ok"')

@@ -28,10 +28,15 @@ def enrolment_out(enrolment: Enrolment | None) -> EnrolmentOut | None:
     if enrolment is None:
         return None
     return EnrolmentOut(
-        course=enrolment.course.slug, status=enrolment.status,  # type: ignore[arg-type]
-        enrolled_at=enrolment.enrolled_at, left_at=enrolment.left_at, percent=enrolment.percent,
-        started_at=enrolment.started_at, completed_at=enrolment.completed_at, version=enrolment.version.number,
-    )  # fmt: skip
+        course=enrolment.course.slug,
+        status=enrolment.status,  # type: ignore[arg-type]
+        enrolled_at=enrolment.enrolled_at,
+        left_at=enrolment.left_at,
+        percent=enrolment.percent,
+        started_at=enrolment.started_at,
+        completed_at=enrolment.completed_at,
+        version=enrolment.version.number,
+    )
 
 
 def course_or_404(slug: str) -> Course:
@@ -55,16 +60,28 @@ def list_courses() -> CourseListOut:
     for course in catalog.published_courses():
         version = course.current_version
         assert version is not None
-        items.append(CourseSummaryOut(
-            slug=course.slug, title=version.title, summary=version.summary, hours=version.hours,
-            language=version.language, version=version.number, archived=course.is_archived,
-            enrolment=enrolment_out(enrolments.get(course.id)),
-        ))  # fmt: skip
+        items.append(
+            CourseSummaryOut(
+                slug=course.slug,
+                title=version.title,
+                summary=version.summary,
+                hours=version.hours,
+                language=version.language,
+                version=version.number,
+                archived=course.is_archived,
+                enrolment=enrolment_out(enrolments.get(course.id)),
+            )
+        )
     return CourseListOut(items=items)
 
 
-@api_route("/courses/<slug>", "GET", summary="A course with its modules, lessons and the learner's progress",
-           response=CourseOut, errors=(401, 404))  # fmt: skip
+@api_route(
+    "/courses/<slug>",
+    "GET",
+    summary="A course with its modules, lessons and the learner's progress",
+    response=CourseOut,
+    errors=(401, 404),
+)
 def get_course(slug: str) -> CourseOut:
     course = course_or_404(slug)
     enrolment = progress.find_enrolment(g.api_user, course)
@@ -78,25 +95,56 @@ def get_course(slug: str) -> CourseOut:
     modules = []
     for module in version.modules:
         m = state.modules[module.slug]
-        modules.append(ModuleOut(
-            slug=module.slug, title=module.title, summary=module.summary, objectives=module.objectives,
-            percent=m.percent, completed_at=m.completed_at,
-            lessons=[LessonRefOut(slug=lesson.slug, title=lesson.title, minutes=lesson.minutes,
-                                  status="completed" if lesson.slug in state.completed_lessons else "not_started")
-                     for lesson in module.lessons],
-            quiz=QuizRefOut(id=module.quiz.id, title=module.quiz.title, pass_mark=module.quiz.pass_mark,
-                            passed=m.quiz_passed, best_score=m.best_score) if module.quiz else None,
-        ))  # fmt: skip
+        modules.append(
+            ModuleOut(
+                slug=module.slug,
+                title=module.title,
+                summary=module.summary,
+                objectives=module.objectives,
+                percent=m.percent,
+                completed_at=m.completed_at,
+                lessons=[
+                    LessonRefOut(
+                        slug=lesson.slug,
+                        title=lesson.title,
+                        minutes=lesson.minutes,
+                        status="completed" if lesson.slug in state.completed_lessons else "not_started",
+                    )
+                    for lesson in module.lessons
+                ],
+                quiz=QuizRefOut(
+                    id=module.quiz.id,
+                    title=module.quiz.title,
+                    pass_mark=module.quiz.pass_mark,
+                    passed=m.quiz_passed,
+                    best_score=m.best_score,
+                )
+                if module.quiz
+                else None,
+            )
+        )
     return CourseOut(
-        slug=course.slug, title=version.title, summary=version.summary, description_html=version.description_html,
-        hours=version.hours, language=version.language, version=version.number, archived=course.is_archived,
+        slug=course.slug,
+        title=version.title,
+        summary=version.summary,
+        description_html=version.description_html,
+        hours=version.hours,
+        language=version.language,
+        version=version.number,
+        archived=course.is_archived,
         enrolment=enrolment_out(enrolment),
-        next_lesson=state.next_lesson(progress.outline(version_id)) if enrolment else None, modules=modules,
-    )  # fmt: skip
+        next_lesson=state.next_lesson(progress.outline(version_id)) if enrolment else None,
+        modules=modules,
+    )
 
 
-@api_route("/courses/<slug>/enrolment", "PUT", summary="Enrol (idempotent; brings back a learner who left)",
-           response=EnrolmentOut, errors=(401, 404, 409))  # fmt: skip
+@api_route(
+    "/courses/<slug>/enrolment",
+    "PUT",
+    summary="Enrol (idempotent; brings back a learner who left)",
+    response=EnrolmentOut,
+    errors=(401, 404, 409),
+)
 def put_enrolment(slug: str) -> tuple[EnrolmentOut, int]:
     course = course_or_404(slug)
     existed = progress.find_enrolment(g.api_user, course)
@@ -111,8 +159,13 @@ def put_enrolment(slug: str) -> tuple[EnrolmentOut, int]:
     return out, 200 if was_active else 201
 
 
-@api_route("/courses/<slug>/enrolment", "DELETE", summary="Leave the course (progress is kept)", status=204,
-           errors=(401, 404))  # fmt: skip
+@api_route(
+    "/courses/<slug>/enrolment",
+    "DELETE",
+    summary="Leave the course (progress is kept)",
+    status=204,
+    errors=(401, 404),
+)
 def delete_enrolment(slug: str) -> None:
     course = course_or_404(slug)
     enrolment = progress.find_enrolment(g.api_user, course)
@@ -122,8 +175,13 @@ def delete_enrolment(slug: str) -> None:
     db.session.commit()
 
 
-@api_route("/courses/<slug>/lessons/<lesson_slug>", "GET", summary="A lesson with its rendered HTML",
-           response=LessonOut, errors=(401, 403, 404))  # fmt: skip
+@api_route(
+    "/courses/<slug>/lessons/<lesson_slug>",
+    "GET",
+    summary="A lesson with its rendered HTML",
+    response=LessonOut,
+    errors=(401, 403, 404),
+)
 def get_lesson(slug: str, lesson_slug: str) -> LessonOut:
     course = course_or_404(slug)
     enrolment = studying(course)
@@ -133,17 +191,24 @@ def get_lesson(slug: str, lesson_slug: str) -> LessonOut:
     out = progress.outline(enrolment.version_id)
     before, after = out.neighbours(lesson.slug)
     return LessonOut(
-        slug=lesson.slug, title=lesson.title, minutes=lesson.minutes, html=lesson.html,
+        slug=lesson.slug,
+        title=lesson.title,
+        minutes=lesson.minutes,
+        html=lesson.html,
         module=NeighbourOut(slug=lesson.module.slug, title=lesson.module.title),
         previous=NeighbourOut(slug=before, title=out.lesson_title(before)) if before else None,
         next=NeighbourOut(slug=after, title=out.lesson_title(after)) if after else None,
         completed_at=progress.lesson_completed_at(enrolment, lesson.slug),
-    )  # fmt: skip
+    )
 
 
-@api_route("/courses/<slug>/lessons/<lesson_slug>/completion", "PUT",
-           summary="Mark a lesson complete (idempotent: the first completion time is kept)",
-           response=CompletionOut, errors=(401, 403, 404))  # fmt: skip
+@api_route(
+    "/courses/<slug>/lessons/<lesson_slug>/completion",
+    "PUT",
+    summary="Mark a lesson complete (idempotent: the first completion time is kept)",
+    response=CompletionOut,
+    errors=(401, 403, 404),
+)
 def put_completion(slug: str, lesson_slug: str) -> CompletionOut | Response:
     course = course_or_404(slug)
     enrolment = studying(course)
@@ -159,7 +224,10 @@ def completion_out(enrolment: Enrolment, lesson_slug: str, newly: bool) -> Compl
     state = progress.progress_for(enrolment, enrolment.version_id)
     module = progress.outline(enrolment.version_id).module_of(lesson_slug)
     return CompletionOut(
-        lesson=lesson_slug, completed_at=state.completed_lessons[lesson_slug], newly_completed=newly,
-        course_percent=enrolment.percent, module_completed_at=state.modules[module.slug].completed_at,
+        lesson=lesson_slug,
+        completed_at=state.completed_lessons[lesson_slug],
+        newly_completed=newly,
+        course_percent=enrolment.percent,
+        module_completed_at=state.modules[module.slug].completed_at,
         course_completed_at=enrolment.completed_at,
-    )  # fmt: skip
+    )

@@ -26,20 +26,30 @@ from learning.progress import services as progress
 from learning.progress.models import SyncEvent
 
 
-@api_route("/me/progress", "GET", summary="Progress in every course, per module", response=ProgressOut,
-           errors=(401,))  # fmt: skip
+@api_route(
+    "/me/progress", "GET", summary="Progress in every course, per module", response=ProgressOut, errors=(401,)
+)
 def my_progress() -> ProgressOut:
     courses = []
     for enrolment in progress.enrolments_of(g.api_user):
         state = progress.progress_for(enrolment, enrolment.version_id)
-        courses.append(CourseProgressOut(
-            slug=enrolment.course.slug, status=enrolment.status,  # type: ignore[arg-type]
-            percent=enrolment.percent, started_at=enrolment.started_at, completed_at=enrolment.completed_at,
-            last_activity_at=enrolment.last_activity_at,
-            next_lesson=state.next_lesson(progress.outline(enrolment.version_id)),
-            modules=[ModuleProgressOut(slug=m.slug, percent=m.percent, completed_at=m.completed_at,
-                                       best_score=m.best_score) for m in state.modules.values()],
-        ))  # fmt: skip
+        courses.append(
+            CourseProgressOut(
+                slug=enrolment.course.slug,
+                status=enrolment.status,  # type: ignore[arg-type]
+                percent=enrolment.percent,
+                started_at=enrolment.started_at,
+                completed_at=enrolment.completed_at,
+                last_activity_at=enrolment.last_activity_at,
+                next_lesson=state.next_lesson(progress.outline(enrolment.version_id)),
+                modules=[
+                    ModuleProgressOut(
+                        slug=m.slug, percent=m.percent, completed_at=m.completed_at, best_score=m.best_score
+                    )
+                    for m in state.modules.values()
+                ],
+            )
+        )
     return ProgressOut(courses=courses)
 
 
@@ -55,9 +65,14 @@ def _apply(event: LessonEventIn | AttemptEventIn) -> dict[str, Any]:
     return submit(enrolment, quiz, event.answers, event.occurred_at).model_dump(mode="json")
 
 
-@api_route("/me/progress/sync", "POST",
-           summary="Apply offline events; each event id is applied once, however often it is sent",
-           body=SyncIn, response=SyncOut, errors=(400, 401, 415, 422))  # fmt: skip
+@api_route(
+    "/me/progress/sync",
+    "POST",
+    summary="Apply offline events; each event id is applied once, however often it is sent",
+    body=SyncIn,
+    response=SyncOut,
+    errors=(400, 401, 415, 422),
+)
 def sync_progress(body: SyncIn) -> SyncOut:
     user = g.api_user
     ids = [str(event.id) for event in body.events]

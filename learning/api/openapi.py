@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 from flask import jsonify
 from flask.wrappers import Response
@@ -35,7 +35,7 @@ ERROR_SCHEMA = {
 @lru_cache(maxsize=1)
 def document() -> dict[str, Any]:
     """Build the OpenAPI document once per process."""
-    models: list[tuple[type[BaseModel], str]] = []
+    models: list[tuple[type[BaseModel], Literal["validation", "serialization"]]] = []
     for op in OPERATIONS:
         if op.body is not None:
             models.append((op.body, "validation"))
@@ -47,10 +47,14 @@ def document() -> dict[str, Any]:
     for op in OPERATIONS:
         operation: dict[str, Any] = {"operationId": op.name, "summary": op.summary, "responses": {}}
         params = [
-            {"name": name, "in": "path", "required": True,
-             "schema": {"type": "integer", "minimum": 0} if conv == "int" else {"type": "string"}}
+            {
+                "name": name,
+                "in": "path",
+                "required": True,
+                "schema": {"type": "integer", "minimum": 0} if conv == "int" else {"type": "string"},
+            }
             for name, conv in op.path_params.items()
-        ]  # fmt: skip
+        ]
         if params:
             operation["parameters"] = params
         if op.auth:
@@ -63,7 +67,10 @@ def document() -> dict[str, Any]:
                 "content": {"application/json": {"schema": refs[(op.body, "validation")]}},
             }
         if op.response is not None:
-            success = {"description": "OK", "content": {"application/json": {"schema": refs[(op.response, "serialization")]}}}
+            success = {
+                "description": "OK",
+                "content": {"application/json": {"schema": refs[(op.response, "serialization")]}},
+            }
             operation["responses"][str(op.status)] = success
             if op.name == "put_enrolment":
                 operation["responses"]["201"] = {**success, "description": "Enrolled"}

@@ -5,7 +5,15 @@ from __future__ import annotations
 from flask import g
 
 from learning.api.routing import ApiError, api_route
-from learning.api.schemas import AttemptIn, AttemptOut, ChoiceOut, NeighbourOut, QuestionOut, QuestionResultOut, QuizOut
+from learning.api.schemas import (
+    AttemptIn,
+    AttemptOut,
+    ChoiceOut,
+    NeighbourOut,
+    QuestionOut,
+    QuestionResultOut,
+    QuizOut,
+)
 from learning.catalog.models import Course
 from learning.extensions import db
 from learning.progress import services as progress
@@ -31,32 +39,58 @@ def parse_answers(raw: dict[str, list[int]]) -> dict[int, list[int]]:
     answers = {}
     for key, chosen in raw.items():
         if not key.isdigit() or len(key) > 12:
-            raise ApiError(422, "invalid_answers", "Answers are keyed by question id.", {key: "not a question id"})
+            raise ApiError(
+                422, "invalid_answers", "Answers are keyed by question id.", {key: "not a question id"}
+            )
         answers[int(key)] = chosen
     return answers
 
 
 def attempt_out(attempt: QuizAttempt, grade: services.Grade) -> AttemptOut:
     return AttemptOut(
-        id=attempt.id, score=grade.score, pass_mark=grade.quiz.pass_mark, passed=grade.passed,
+        id=attempt.id,
+        score=grade.score,
+        pass_mark=grade.quiz.pass_mark,
+        passed=grade.passed,
         submitted_at=attempt.submitted_at,
-        questions=[QuestionResultOut(question_id=r.question.id, correct=r.correct, chosen=r.chosen,
-                                     correct_choices=r.correct_choices, explanation=r.question.explanation_html,
-                                     source=r.question.source_key) for r in grade.results],
-    )  # fmt: skip
+        questions=[
+            QuestionResultOut(
+                question_id=r.question.id,
+                correct=r.correct,
+                chosen=r.chosen,
+                correct_choices=r.correct_choices,
+                explanation=r.question.explanation_html,
+                source=r.question.source_key,
+            )
+            for r in grade.results
+        ],
+    )
 
 
-@api_route("/quizzes/<int:quiz_id>", "GET", summary="A quiz's questions (never which choices are correct)",
-           response=QuizOut, errors=(401, 403, 404))  # fmt: skip
+@api_route(
+    "/quizzes/<int:quiz_id>",
+    "GET",
+    summary="A quiz's questions (never which choices are correct)",
+    response=QuizOut,
+    errors=(401, 403, 404),
+)
 def get_quiz(quiz_id: int) -> QuizOut:
     quiz, _enrolment = quiz_for_learner(quiz_id)
     return QuizOut(
-        id=quiz.id, title=quiz.title, pass_mark=quiz.pass_mark,
+        id=quiz.id,
+        title=quiz.title,
+        pass_mark=quiz.pass_mark,
         module=NeighbourOut(slug=quiz.module.slug, title=quiz.module.title),
-        questions=[QuestionOut(id=q.id, type=q.type, text=q.text,  # type: ignore[arg-type]
-                               choices=[ChoiceOut(id=c.id, text=c.text) for c in q.choices])
-                   for q in quiz.questions],
-    )  # fmt: skip
+        questions=[
+            QuestionOut(
+                id=q.id,
+                type=q.type,  # type: ignore[arg-type]  # a check constraint keeps it to the three types
+                text=q.text,
+                choices=[ChoiceOut(id=c.id, text=c.text) for c in q.choices],
+            )
+            for q in quiz.questions
+        ],
+    )
 
 
 def submit(enrolment: Enrolment, quiz: Quiz, raw: dict[str, list[int]], at: object = None) -> AttemptOut:
@@ -70,8 +104,15 @@ def submit(enrolment: Enrolment, quiz: Quiz, raw: dict[str, list[int]], at: obje
     return attempt_out(attempt, grade)
 
 
-@api_route("/quizzes/<int:quiz_id>/attempts", "POST", summary="Submit answers; answers the score and feedback",
-           body=AttemptIn, response=AttemptOut, status=201, errors=(400, 401, 403, 404, 409, 415, 422))  # fmt: skip
+@api_route(
+    "/quizzes/<int:quiz_id>/attempts",
+    "POST",
+    summary="Submit answers; answers the score and feedback",
+    body=AttemptIn,
+    response=AttemptOut,
+    status=201,
+    errors=(400, 401, 403, 404, 409, 415, 422),
+)
 def post_attempt(quiz_id: int, body: AttemptIn) -> AttemptOut:
     quiz, enrolment = quiz_for_learner(quiz_id)
     result = submit(enrolment, quiz, body.answers)

@@ -86,20 +86,37 @@ def parse_body(model: type[BaseModel]) -> BaseModel:
 
 
 def api_route(
-    path: str, method: str, *, summary: str, response: type[BaseModel] | None = None,
-    body: type[BaseModel] | None = None, status: int = 200, auth: bool = True, errors: tuple[int, ...] = (),
+    path: str,
+    method: str,
+    *,
+    summary: str,
+    response: type[BaseModel] | None = None,
+    body: type[BaseModel] | None = None,
+    status: int = 200,
+    auth: bool = True,
+    errors: tuple[int, ...] = (),
     query: dict[str, str] | None = None,
-) -> Callable[[Callable[..., Any]], Callable[..., Any]]:  # fmt: skip
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register an API view; it receives ``body=`` when a body model is given and returns a model
     (or a (model, status) pair, or None for 204)."""
 
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
         params = {name: (conv or "string") for conv, name in _CONVERTER.findall(path)}
-        OPERATIONS.append(Operation(
-            path=_CONVERTER.sub(r"{\2}", path), method=method.lower(), name=view.__name__, summary=summary,
-            body=body, response=response, status=status, auth=auth, errors=errors, path_params=params,
-            query=query or {},
-        ))  # fmt: skip
+        OPERATIONS.append(
+            Operation(
+                path=_CONVERTER.sub(r"{\2}", path),
+                method=method.lower(),
+                name=view.__name__,
+                summary=summary,
+                body=body,
+                response=response,
+                status=status,
+                auth=auth,
+                errors=errors,
+                path_params=params,
+                query=query or {},
+            )
+        )
 
         @wraps(view)
         def wrapped(**kwargs: Any) -> Any:

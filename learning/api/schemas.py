@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Literal
-
 from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, field_validator
@@ -287,7 +286,9 @@ class AttemptEventIn(Body):
 
 
 class SyncIn(Body):
-    events: list[Annotated[LessonEventIn | AttemptEventIn, Field(discriminator="type")]] = Field(max_length=500)
+    events: list[Annotated[LessonEventIn | AttemptEventIn, Field(discriminator="type")]] = Field(
+        max_length=500
+    )
 
 
 class SyncResultOut(BaseModel):

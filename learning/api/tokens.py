@@ -13,22 +13,43 @@ from learning.extensions import db
 
 def profile_out(user: User) -> ProfileOut:
     return ProfileOut(
-        id=user.id, email=user.email, name=user.full_name, country=user.country, organisation=user.organisation,
-        organisation_type=user.organisation_type, job_title=user.job_title, language=user.language,
-        timezone=user.timezone, consent_share_progress=user.consents_to_share,
-        consent_share_progress_at=user.consent_share_progress_at, roles=sorted(user.roles),
+        id=user.id,
+        email=user.email,
+        name=user.full_name,
+        country=user.country,
+        organisation=user.organisation,
+        organisation_type=user.organisation_type,
+        job_title=user.job_title,
+        language=user.language,
+        timezone=user.timezone,
+        consent_share_progress=user.consents_to_share,
+        consent_share_progress_at=user.consent_share_progress_at,
+        roles=sorted(user.roles),
         created_at=user.created_at,
-    )  # fmt: skip
+    )
 
 
-@api_route("/auth/register", "POST", summary="Create a learner account", body=RegisterIn, response=ProfileOut,
-           status=201, auth=False, errors=(400, 409, 415, 422))  # fmt: skip
+@api_route(
+    "/auth/register",
+    "POST",
+    summary="Create a learner account",
+    body=RegisterIn,
+    response=ProfileOut,
+    status=201,
+    auth=False,
+    errors=(400, 409, 415, 422),
+)
 def register(body: RegisterIn) -> ProfileOut:
     profile = services.Profile(
-        full_name=body.name, country=body.country, organisation=body.organisation,
-        organisation_type=body.organisation_type, job_title=body.job_title, language=body.language,
-        timezone=body.timezone, consent_share_progress=body.consent_share_progress,
-    )  # fmt: skip
+        full_name=body.name,
+        country=body.country,
+        organisation=body.organisation,
+        organisation_type=body.organisation_type,
+        job_title=body.job_title,
+        language=body.language,
+        timezone=body.timezone,
+        consent_share_progress=body.consent_share_progress,
+    )
     try:
         user = services.create_user(str(body.email), body.password, profile, set())
     except services.AuthError as exc:
@@ -37,8 +58,16 @@ def register(body: RegisterIn) -> ProfileOut:
     return profile_out(user)
 
 
-@api_route("/auth/tokens", "POST", summary="Create a bearer token with e-mail and password", body=TokenIn,
-           response=TokenOut, status=201, auth=False, errors=(400, 401, 415, 422, 429))  # fmt: skip
+@api_route(
+    "/auth/tokens",
+    "POST",
+    summary="Create a bearer token with e-mail and password",
+    body=TokenIn,
+    response=TokenOut,
+    status=201,
+    auth=False,
+    errors=(400, 401, 415, 422, 429),
+)
 def create_token(body: TokenIn) -> TokenOut:
     try:
         user = services.authenticate(body.email, body.password)
@@ -50,8 +79,9 @@ def create_token(body: TokenIn) -> TokenOut:
     return TokenOut(token=token, expires_at=expires_at)
 
 
-@api_route("/auth/tokens/current", "DELETE", summary="Revoke the token of this request", status=204,
-           errors=(401,))  # fmt: skip
+@api_route(
+    "/auth/tokens/current", "DELETE", summary="Revoke the token of this request", status=204, errors=(401,)
+)
 def revoke_current_token() -> None:
     services.revoke_token(g.api_token)
     db.session.commit()

@@ -22,10 +22,43 @@ assert set(ORGANISATION_TYPE_LABELS) == set(ORGANISATION_TYPES)
 
 # Languages of ESCAP member States and of the courses, by ISO 639-1 code.
 LANGUAGE_CODES = (
-    "en", "ar", "bn", "dz", "fa", "fj", "fr", "hi", "hy", "id", "ja", "ka", "kk", "km", "ko", "ky", "lo",
-    "mi", "mn", "ms", "my", "ne", "ps", "ru", "si", "sm", "ta", "tg", "th", "tk", "to", "tr", "ur", "uz",
-    "vi", "zh",
-)  # fmt: skip
+    "en",
+    "ar",
+    "bn",
+    "dz",
+    "fa",
+    "fj",
+    "fr",
+    "hi",
+    "hy",
+    "id",
+    "ja",
+    "ka",
+    "kk",
+    "km",
+    "ko",
+    "ky",
+    "lo",
+    "mi",
+    "mn",
+    "ms",
+    "my",
+    "ne",
+    "ps",
+    "ru",
+    "si",
+    "sm",
+    "ta",
+    "tg",
+    "th",
+    "tk",
+    "to",
+    "tr",
+    "ur",
+    "uz",
+    "vi",
+    "zh",
+)
 
 
 @lru_cache(maxsize=1)
@@ -72,5 +105,7 @@ def clean_text(value: str) -> str:
 
 
 def has_control_characters(value: str) -> bool:
-    return any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn") and ch not in "\u200c\u200d"
-               for ch in value)  # fmt: skip
+    return any(
+        unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn") and ch not in "\u200c\u200d"
+        for ch in value
+    )

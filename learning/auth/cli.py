@@ -24,14 +24,25 @@ def users_cli() -> None:
 @click.option("--role", "roles", multiple=True, type=click.Choice(ROLES), help="A role; repeat for several.")
 @click.option("--country", default=None, help="ISO 3166-1 alpha-2 code, e.g. TH.")
 @click.option("--organisation", default=None)
-@click.option("--organisation-type", type=click.Choice(list(choices.ORGANISATION_TYPE_LABELS)), default="other")
+@click.option(
+    "--organisation-type", type=click.Choice(list(choices.ORGANISATION_TYPE_LABELS)), default="other"
+)
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @with_appcontext
-def create(email: str, name: str, roles: tuple[str, ...], country: str | None, organisation: str | None,
-           organisation_type: str, password_stdin: bool) -> None:  # fmt: skip
+def create(
+    email: str,
+    name: str,
+    roles: tuple[str, ...],
+    country: str | None,
+    organisation: str | None,
+    organisation_type: str,
+    password_stdin: bool,
+) -> None:
     """Create a user with the given roles (the password is prompted for, or read from stdin)."""
     if country and country.upper() not in choices.country_codes():
-        raise click.BadParameter(f"{country!r} is not an ISO 3166-1 alpha-2 country code", param_hint="--country")
+        raise click.BadParameter(
+            f"{country!r} is not an ISO 3166-1 alpha-2 country code", param_hint="--country"
+        )
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
@@ -40,10 +51,15 @@ def create(email: str, name: str, roles: tuple[str, ...], country: str | None, o
     if problem:
         raise click.ClickException(problem)
     profile = services.Profile(
-        full_name=choices.clean_text(name), country=country.upper() if country else None,
-        organisation=organisation, organisation_type=organisation_type, job_title=None, language="en",
-        timezone="UTC", consent_share_progress=False,
-    )  # fmt: skip
+        full_name=choices.clean_text(name),
+        country=country.upper() if country else None,
+        organisation=organisation,
+        organisation_type=organisation_type,
+        job_title=None,
+        language="en",
+        timezone="UTC",
+        consent_share_progress=False,
+    )
     try:
         user = services.create_user(email, password, profile, set(roles))
     except services.AuthError as exc:

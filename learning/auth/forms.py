@@ -32,19 +32,24 @@ def _new_password_ok(form: FlaskForm, field: Field) -> None:
 class ProfileFields(FlaskForm):
     full_name = StringField(
         _l("Full name, as it should appear on your certificate"),
-        validators=[DataRequired(), Length(max=200), _no_control_characters], filters=[_strip],
+        validators=[DataRequired(), Length(max=200), _no_control_characters],
+        filters=[_strip],
     )
     country = SelectField(_l("Country"), validators=[DataRequired()])
-    organisation = StringField(_l("Organisation"), validators=[Optional(), Length(max=200), _no_control_characters],
-                               filters=[_strip])  # fmt: skip
+    organisation = StringField(
+        _l("Organisation"), validators=[Optional(), Length(max=200), _no_control_characters], filters=[_strip]
+    )
     organisation_type = SelectField(_l("Type of organisation"), validators=[DataRequired()])
-    job_title = StringField(_l("Job title"), validators=[Optional(), Length(max=200), _no_control_characters],
-                            filters=[_strip])  # fmt: skip
+    job_title = StringField(
+        _l("Job title"), validators=[Optional(), Length(max=200), _no_control_characters], filters=[_strip]
+    )
     language = SelectField(_l("Preferred language"), validators=[DataRequired()], default="en")
     timezone = SelectField(_l("Time zone"), validators=[DataRequired()], default="UTC")
     consent_share_progress = BooleanField(
-        _l("I agree that the ESCAP secretariat may see my individual progress (otherwise I am counted "
-           "only in totals). I can withdraw this at any time.")
+        _l(
+            "I agree that the ESCAP secretariat may see my individual progress (otherwise I am counted "
+            "only in totals). I can withdraw this at any time."
+        )
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -58,12 +63,17 @@ class ProfileFields(FlaskForm):
 
 
 class RegistrationForm(ProfileFields):
-    email = EmailField(_l("E-mail address"), validators=[DataRequired(), Email(), Length(max=254)],
-                       filters=[_strip])  # fmt: skip
-    password = PasswordField(_l("Password (at least 8 characters; a long passphrase is best)"),
-                             validators=[DataRequired(), Length(max=MAX_LENGTH), _new_password_ok])
-    confirm = PasswordField(_l("Repeat the password"),
-                            validators=[DataRequired(), EqualTo("password", _l("The passwords differ."))])
+    email = EmailField(
+        _l("E-mail address"), validators=[DataRequired(), Email(), Length(max=254)], filters=[_strip]
+    )
+    password = PasswordField(
+        _l("Password (at least 8 characters; a long passphrase is best)"),
+        validators=[DataRequired(), Length(max=MAX_LENGTH), _new_password_ok],
+    )
+    confirm = PasswordField(
+        _l("Repeat the password"),
+        validators=[DataRequired(), EqualTo("password", _l("The passwords differ."))],
+    )
     submit = SubmitField(_l("Create my account"))
 
 
@@ -78,23 +88,34 @@ class LoginForm(FlaskForm):
 
 
 class ChangePasswordForm(FlaskForm):
-    current_password = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=MAX_LENGTH)])
-    password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=MAX_LENGTH), _new_password_ok])
-    confirm = PasswordField(_l("Repeat the new password"),
-                            validators=[DataRequired(), EqualTo("password", _l("The passwords differ."))])
+    current_password = PasswordField(
+        _l("Current password"), validators=[DataRequired(), Length(max=MAX_LENGTH)]
+    )
+    password = PasswordField(
+        _l("New password"), validators=[DataRequired(), Length(max=MAX_LENGTH), _new_password_ok]
+    )
+    confirm = PasswordField(
+        _l("Repeat the new password"),
+        validators=[DataRequired(), EqualTo("password", _l("The passwords differ."))],
+    )
     submit = SubmitField(_l("Change password"))
 
 
 class ForgotPasswordForm(FlaskForm):
-    email = EmailField(_l("E-mail address"), validators=[DataRequired(), Email(), Length(max=254)],
-                       filters=[_strip])  # fmt: skip
+    email = EmailField(
+        _l("E-mail address"), validators=[DataRequired(), Email(), Length(max=254)], filters=[_strip]
+    )
     submit = SubmitField(_l("Send me a reset link"))
 
 
 class ResetPasswordForm(FlaskForm):
-    password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=MAX_LENGTH), _new_password_ok])
-    confirm = PasswordField(_l("Repeat the new password"),
-                            validators=[DataRequired(), EqualTo("password", _l("The passwords differ."))])
+    password = PasswordField(
+        _l("New password"), validators=[DataRequired(), Length(max=MAX_LENGTH), _new_password_ok]
+    )
+    confirm = PasswordField(
+        _l("Repeat the new password"),
+        validators=[DataRequired(), EqualTo("password", _l("The passwords differ."))],
+    )
     submit = SubmitField(_l("Set the new password"))
 
 

@@ -25,7 +25,7 @@ def _in(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
-class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
+class User(UserMixin, db.Model):  # type: ignore[name-defined]
     __tablename__ = "users"
     __table_args__ = (
         CheckConstraint("email = lower(email)", name="email_lowercase"),
@@ -51,9 +51,7 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    role_rows: Mapped[list[UserRole]] = relationship(
-        back_populates="user", cascade="all, delete-orphan"
-    )
+    role_rows: Mapped[list[UserRole]] = relationship(back_populates="user", cascade="all, delete-orphan")
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email}>"
@@ -74,14 +72,15 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
     def consents_to_share(self) -> bool:
         return self.consent_share_progress_at is not None
 
-    # Flask-Login stores the web session's key, set by the loader, not the user id.
-    session_key = None  # set by the user loader; not a column
+    # Flask-Login stores the web session's key, set by the loader, not the user id (not a column).
+    __allow_unmapped__ = True
+    session_key: str | None = None
 
     def get_id(self) -> str | None:
         return self.session_key
 
 
-class UserRole(db.Model):  # type: ignore[name-defined,misc]
+class UserRole(db.Model):  # type: ignore[name-defined]
     __tablename__ = "user_roles"
     __table_args__ = (CheckConstraint(_in("role", ROLES), name="role"),)
 
@@ -94,7 +93,7 @@ class UserRole(db.Model):  # type: ignore[name-defined,misc]
         return f"<UserRole {self.user_id} {self.role}>"
 
 
-class LoginSession(db.Model):  # type: ignore[name-defined,misc]
+class LoginSession(db.Model):  # type: ignore[name-defined]
     """A signed-in browser; its key lives in the session cookie, its hash here."""
 
     __tablename__ = "login_sessions"
@@ -110,7 +109,7 @@ class LoginSession(db.Model):  # type: ignore[name-defined,misc]
         return f"<LoginSession {self.id} user={self.user_id}>"
 
 
-class ApiToken(db.Model):  # type: ignore[name-defined,misc]
+class ApiToken(db.Model):  # type: ignore[name-defined]
     """A personal bearer token for the JSON API, stored as its SHA-256."""
 
     __tablename__ = "api_tokens"
@@ -126,7 +125,7 @@ class ApiToken(db.Model):  # type: ignore[name-defined,misc]
         return f"<ApiToken {self.id} user={self.user_id}>"
 
 
-class PasswordReset(db.Model):  # type: ignore[name-defined,misc]
+class PasswordReset(db.Model):  # type: ignore[name-defined]
     __tablename__ = "password_resets"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -140,7 +139,7 @@ class PasswordReset(db.Model):  # type: ignore[name-defined,misc]
         return f"<PasswordReset {self.id} user={self.user_id}>"
 
 
-class AuthAttempt(db.Model):  # type: ignore[name-defined,misc]
+class AuthAttempt(db.Model):  # type: ignore[name-defined]
     """One sign-in or reset request, kept for throttling by address and for the security log."""
 
     __tablename__ = "auth_attempts"

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import case, func, select, update
 
 from learning.auth.models import ApiToken, AuthAttempt, LoginSession, PasswordReset, User, UserRole
@@ -25,9 +26,6 @@ class AuthError(Exception):
         self.code = code
         self.message = message
         self.status = status
-
-
-INVALID_LOGIN = "The e-mail address or password is not correct, or the account is locked."
 
 
 def token_hash(token: str) -> str:
@@ -59,17 +57,22 @@ def create_user(email: str, password: str | None, profile: Profile, roles: set[s
     """Create a user with ``roles`` (every user is also a learner); flushes. Raises AuthError if taken."""
     email = normalise_email(email)
     if find_user(email) is not None:
-        raise AuthError("email_taken", "An account with this e-mail address already exists.", 409)
+        raise AuthError("email_taken", _("An account with this e-mail address already exists."), 409)
     now = utcnow()
     user = User(
         email=email,
         password_hash=hash_password(password) if password else None,
-        full_name=profile.full_name, country=profile.country, organisation=profile.organisation,
-        organisation_type=profile.organisation_type, job_title=profile.job_title,
-        language=profile.language, timezone=profile.timezone,
+        full_name=profile.full_name,
+        country=profile.country,
+        organisation=profile.organisation,
+        organisation_type=profile.organisation_type,
+        job_title=profile.job_title,
+        language=profile.language,
+        timezone=profile.timezone,
         consent_share_progress_at=now if profile.consent_share_progress else None,
-        created_at=now, password_changed_at=now if password else None,
-    )  # fmt: skip
+        created_at=now,
+        password_changed_at=now if password else None,
+    )
     user.role_rows = [UserRole(role=role) for role in sorted(roles | {"learner"})]
     db.session.add(user)
     db.session.flush()
@@ -93,8 +96,11 @@ def update_profile(user: User, profile: Profile) -> None:
 
 
 def _record_attempt(kind: str, email: str | None, succeeded: bool) -> None:
-    db.session.add(AuthAttempt(kind=kind, address=client_address(), email=email, succeeded=succeeded,
-                               created_at=utcnow()))  # fmt: skip
+    db.session.add(
+        AuthAttempt(
+            kind=kind, address=client_address(), email=email, succeeded=succeeded, created_at=utcnow()
+        )
+    )
     db.session.flush()
 
 
@@ -116,7 +122,7 @@ def authenticate(email: str, password: str, kind: str = "login") -> User:
     """
     if throttled(kind):
         security_event(kind, "throttled", email=normalise_email(email))
-        raise AuthError("throttled", "Too many attempts. Wait a minute and try again.", 429)
+        raise AuthError("throttled", _("Too many attempts. Wait a minute and try again."), 429)
     user = find_user(email)
     now = utcnow()
     ok = verify_password(user.password_hash if user else None, password)
@@ -125,9 +131,17 @@ def authenticate(email: str, password: str, kind: str = "login") -> User:
         _record_attempt(kind, normalise_email(email), False)
         if user is not None and not ok:
             _count_failure(user, now)
-        security_event(kind, "locked" if locked else "failure", user_id=user.id if user else None,
-                       email=normalise_email(email))  # fmt: skip
-        raise AuthError("invalid_credentials", INVALID_LOGIN, 401)
+        security_event(
+            kind,
+            "locked" if locked else "failure",
+            user_id=user.id if user else None,
+            email=normalise_email(email),
+        )
+        raise AuthError(
+            "invalid_credentials",
+            _("The e-mail address or password is not correct, or the account is locked."),
+            401,
+        )
     _record_attempt(kind, user.email, True)
     user.failed_logins = 0
     user.locked_until = None
@@ -159,8 +173,14 @@ def start_session(user: User) -> str:
     """Create a web session for ``user`` and return its secret key (kept in the session cookie)."""
     key = secrets.token_urlsafe(32)
     now = utcnow()
-    db.session.add(LoginSession(user_id=user.id, key_hash=token_hash(key), created_at=now,
-                                expires_at=now + current_app.config["PERMANENT_SESSION_LIFETIME"]))
+    db.session.add(
+        LoginSession(
+            user_id=user.id,
+            key_hash=token_hash(key),
+            created_at=now,
+            expires_at=now + current_app.config["PERMANENT_SESSION_LIFETIME"],
+        )
+    )
     db.session.flush()
     user.session_key = key
     return key
@@ -171,9 +191,13 @@ def user_for_session(key: str) -> User | None:
     row = db.session.execute(
         select(User)
         .join(LoginSession, LoginSession.user_id == User.id)
-        .where(LoginSession.key_hash == token_hash(key), LoginSession.revoked_at.is_(None),
-               LoginSession.expires_at > utcnow(), User.active.is_(True))
-    ).scalar_one_or_none()  # fmt: skip
+        .where(
+            LoginSession.key_hash == token_hash(key),
+            LoginSession.revoked_at.is_(None),
+            LoginSession.expires_at > utcnow(),
+            User.active.is_(True),
+        )
+    ).scalar_one_or_none()
     if row is not None:
         row.session_key = key
     return row
@@ -196,7 +220,9 @@ def revoke_credentials(user: User, keep_session: str | None = None) -> None:
         sessions = sessions.where(LoginSession.key_hash != token_hash(keep_session))
     db.session.execute(sessions.values(revoked_at=now))
     db.session.execute(
-        update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)).values(revoked_at=now)
+        update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
     )
 
 
@@ -225,9 +251,13 @@ def user_for_token(token: str) -> tuple[User, ApiToken] | None:
     row = db.session.execute(
         select(User, ApiToken)
         .join(ApiToken, ApiToken.user_id == User.id)
-        .where(ApiToken.token_hash == token_hash(token), ApiToken.revoked_at.is_(None),
-               ApiToken.expires_at > utcnow(), User.active.is_(True))
-    ).one_or_none()  # fmt: skip
+        .where(
+            ApiToken.token_hash == token_hash(token),
+            ApiToken.revoked_at.is_(None),
+            ApiToken.expires_at > utcnow(),
+            User.active.is_(True),
+        )
+    ).one_or_none()
     return (row[0], row[1]) if row else None
 
 
@@ -240,7 +270,7 @@ def request_password_reset(email: str) -> tuple[User, str] | None:
     """Create a single-use reset token for the account, if there is an active one; throttled per address."""
     if throttled("reset"):
         security_event("reset", "throttled", email=normalise_email(email))
-        raise AuthError("throttled", "Too many attempts. Wait a minute and try again.", 429)
+        raise AuthError("throttled", _("Too many attempts. Wait a minute and try again."), 429)
     user = find_user(email)
     _record_attempt("reset", normalise_email(email), user is not None)
     if user is None or not user.active:
@@ -248,8 +278,14 @@ def request_password_reset(email: str) -> tuple[User, str] | None:
         return None
     token = secrets.token_urlsafe(32)
     now = utcnow()
-    db.session.add(PasswordReset(user_id=user.id, token_hash=token_hash(token), created_at=now,
-                                 expires_at=now + current_app.config["PASSWORD_RESET_LIFETIME"]))
+    db.session.add(
+        PasswordReset(
+            user_id=user.id,
+            token_hash=token_hash(token),
+            created_at=now,
+            expires_at=now + current_app.config["PASSWORD_RESET_LIFETIME"],
+        )
+    )
     db.session.flush()
     security_event("reset_request", "sent", user_id=user.id)
     return user, token
@@ -261,13 +297,16 @@ def reset_password(token: str, new_password: str) -> User:
     # Claim the token atomically, so that it works once even if submitted twice at the same moment.
     claimed = db.session.execute(
         update(PasswordReset)
-        .where(PasswordReset.token_hash == token_hash(token), PasswordReset.used_at.is_(None),
-               PasswordReset.expires_at > now)
+        .where(
+            PasswordReset.token_hash == token_hash(token),
+            PasswordReset.used_at.is_(None),
+            PasswordReset.expires_at > now,
+        )
         .values(used_at=now)
         .returning(PasswordReset.user_id)
-    ).scalar_one_or_none()  # fmt: skip
+    ).scalar_one_or_none()
     user = db.session.get(User, claimed) if claimed is not None else None
     if user is None or not user.active:
-        raise AuthError("invalid_token", "This reset link is not valid any more. Ask for a new one.", 400)
+        raise AuthError("invalid_token", _("This reset link is not valid any more. Ask for a new one."), 400)
     change_password(user, new_password)
     return user

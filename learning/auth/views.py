@@ -39,11 +39,15 @@ def safe_next(target: str | None) -> str | None:
 
 def _profile(form: ProfileForm | RegistrationForm) -> services.Profile:
     return services.Profile(
-        full_name=form.full_name.data or "", country=form.country.data or None,
-        organisation=form.organisation.data or None, organisation_type=form.organisation_type.data or None,
-        job_title=form.job_title.data or None, language=form.language.data or "en",
-        timezone=form.timezone.data or "UTC", consent_share_progress=bool(form.consent_share_progress.data),
-    )  # fmt: skip
+        full_name=form.full_name.data or "",
+        country=form.country.data or None,
+        organisation=form.organisation.data or None,
+        organisation_type=form.organisation_type.data or None,
+        job_title=form.job_title.data or None,
+        language=form.language.data or "en",
+        timezone=form.timezone.data or "UTC",
+        consent_share_progress=bool(form.consent_share_progress.data),
+    )
 
 
 def _sign_in(user: services.User) -> None:
@@ -63,8 +67,9 @@ def register() -> str | Response:
             user = services.create_user(form.email.data or "", form.password.data, _profile(form), set())
         except services.AuthError:
             # Same answer as a success would give, so that registration does not reveal accounts.
-            form.email.errors.append(_("An account with this e-mail address already exists. Sign in, or "
-                                       "reset your password."))  # fmt: skip
+            form.email.errors.append(
+                _("An account with this e-mail address already exists. Sign in, or reset your password.")
+            )
         else:
             _sign_in(user)
             db.session.commit()
@@ -126,7 +131,9 @@ def change_password() -> str | Response:
         if not verify_password(current_user.password_hash, form.current_password.data or ""):
             form.current_password.errors.append(_("That is not your current password."))
         else:
-            services.change_password(current_user, form.password.data or "", keep_session=current_user.session_key)
+            services.change_password(
+                current_user, form.password.data or "", keep_session=current_user.session_key
+            )
             db.session.commit()
             flash(_("Your password is changed. You were signed out on your other devices."), "success")
             return redirect(url_for("auth.account"))
@@ -151,8 +158,10 @@ def forgot_password() -> str | Response | tuple[str, int]:
             after_commit(lambda: send_email.delay(user.email, subject, text, html))
         db.session.commit()
         # The same answer whether or not the account exists.
-        flash(_("If an account uses that address, a reset link is on its way. It works once, for one hour."),
-              "info")  # fmt: skip
+        flash(
+            _("If an account uses that address, a reset link is on its way. It works once, for one hour."),
+            "info",
+        )
         return redirect(url_for("auth.login"))
     return render_template("auth/forgot_password.html", form=form)
 

@@ -34,7 +34,9 @@ def version_with_content(version_id: int) -> CourseVersion | None:
         select(CourseVersion)
         .where(CourseVersion.id == version_id)
         .options(
-            selectinload(CourseVersion.modules).selectinload(Module.lessons).load_only(
+            selectinload(CourseVersion.modules)
+            .selectinload(Module.lessons)
+            .load_only(
                 Lesson.id, Lesson.slug, Lesson.title, Lesson.position, Lesson.minutes, Lesson.module_id
             ),
             selectinload(CourseVersion.modules).selectinload(Module.quiz),

@@ -37,6 +37,10 @@ def course(slug: str) -> str:
     out = progress.outline(version_id)
     next_slug = state.next_lesson(out) if enrolment else None
     return render_template(
-        "catalog/course.html", course=course, version=version, enrolment=enrolment, state=state,
+        "catalog/course.html",
+        course=course,
+        version=version,
+        enrolment=enrolment,
+        state=state,
         next_lesson=next_slug,
-    )  # fmt: skip
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,6 +90,7 @@ class CourseSpec:
     capstone: dict[str, Any] | None
     source_hash: str
     rules: dict[str, int] = field(default_factory=dict)
+    files: dict[str, str] = field(default_factory=dict)
 
     def lessons(self) -> Iterable[LessonSpec]:
         for module in self.modules:
@@ -129,8 +131,14 @@ class _Reader:
             if key not in allowed:
                 self.error(self.line(*path, key), f"unknown field {key!r}")
 
-    def text(self, data: dict[str, Any], key: str, *path: str | int, required: bool = True,
-             max_length: int | None = None) -> str:
+    def text(
+        self,
+        data: dict[str, Any],
+        key: str,
+        *path: str | int,
+        required: bool = True,
+        max_length: int | None = None,
+    ) -> str:
         value = data.get(key)
         if value is None:
             if required:
@@ -171,23 +179,85 @@ class _Reader:
 
 
 COURSE_FIELDS = {
-    "slug", "title", "summary", "description", "language", "hours", "modules", "capstone",
-    "min_lesson_words", "max_lesson_words", "min_quiz_questions",
-}  # fmt: skip
-MODULE_FIELDS = {"title", "summary", "objectives", "lessons", "case_studies", "reflection", "references"}
+    "slug",
+    "title",
+    "summary",
+    "description",
+    "language",
+    "hours",
+    "modules",
+    "capstone",
+    "min_lesson_words",
+    "max_lesson_words",
+    "min_quiz_questions",
+}
+MODULE_FIELDS = {
+    "title",
+    "summary",
+    "objectives",
+    "lessons",
+    "case_studies",
+    "reflection",
+    "references",
+    "min_quiz_questions",
+}
 QUIZ_FIELDS = {"title", "pass_mark", "questions"}
 QUESTION_FIELDS = {"slug", "type", "text", "choices", "answer", "explanation", "source"}
 
 
-def folder_hash(folder: Path) -> str:
-    """Return a SHA-256 over the names and bytes of every file below ``folder``."""
+SOURCE_SUFFIXES = (".yaml", ".md")
+
+
+def course_files(folder: Path) -> dict[str, str]:
+    """The course's source files (YAML and Markdown) by path relative to the course folder.
+
+    They are kept with every version, so that a version can be exported exactly as it was loaded.
+    Files that are not UTF-8 are left out here; the readers report them.
+    """
+    files = {}
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in SOURCE_SUFFIXES):
+        if path.stat().st_size > MAX_YAML_BYTES:
+            continue
+        try:
+            files[path.relative_to(folder).as_posix()] = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            continue
+    return files
+
+
+def files_hash(files: dict[str, str]) -> str:
+    """Return a SHA-256 over the names and contents of a course's source files."""
     digest = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        digest.update(str(path.relative_to(folder)).encode())
+    for name in sorted(files):
+        digest.update(name.encode())
         digest.update(b"\0")
-        digest.update(path.read_bytes())
+        digest.update(files[name].encode())
         digest.update(b"\0")
     return digest.hexdigest()
+
+
+def write_files(files: dict[str, str], folder: Path) -> None:
+    """Write a course's source files into ``folder`` (refusing paths that would leave it)."""
+    root = folder.resolve()
+    for name, text in files.items():
+        target = (folder / name).resolve()
+        if not target.is_relative_to(root) or name.startswith("/"):
+            raise ValueError(f"unsafe path in course files: {name!r}")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+
+
+def read_course_files(slug: str, files: dict[str, str]) -> tuple[CourseSpec | None, list[Problem]]:
+    """Read a course held as a mapping of files, with the same checks as a folder on disk."""
+    problems: list[Problem] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / slug
+        folder.mkdir()
+        write_files(files, folder)
+        course = read_course(folder, problems)
+        if course is not None:
+            _check_course(folder, course, problems)
+    return course, sorted(set(problems))
 
 
 def read_course(folder: Path, problems: list[Problem]) -> CourseSpec | None:
@@ -234,11 +304,20 @@ def read_course(folder: Path, problems: list[Problem]) -> CourseSpec | None:
     summary = reader.text(data, "summary", max_length=300)
     description = reader.text(data, "description")
     language = reader.text(data, "language", max_length=16)
+    files = course_files(folder)
     return CourseSpec(
-        slug=slug, title=title, summary=summary, description=description, language=language,
-        hours=float(hours), modules=modules, capstone=capstone, source_hash=folder_hash(folder),
+        slug=slug,
+        title=title,
+        summary=summary,
+        description=description,
+        language=language,
+        hours=float(hours),
+        modules=modules,
+        capstone=capstone,
+        files=files,
+        source_hash=files_hash(files),
         rules=rules,
-    )  # fmt: skip
+    )
 
 
 def _read_capstone(reader: _Reader, data: Any) -> dict[str, Any] | None:
@@ -259,11 +338,13 @@ def _read_capstone(reader: _Reader, data: Any) -> dict[str, Any] | None:
             reader.error(reader.line(*path), "a section must be a mapping")
             continue
         reader.check_fields(section, {"slug", "title", "guidance"}, path)
-        sections.append({
-            "slug": reader.slug(section, "slug", *path),
-            "title": reader.text(section, "title", *path, max_length=200),
-            "guidance_html": render.render_markdown(reader.text(section, "guidance", *path)),
-        })
+        sections.append(
+            {
+                "slug": reader.slug(section, "slug", *path),
+                "title": reader.text(section, "title", *path, max_length=200),
+                "guidance_html": render.render_markdown(reader.text(section, "guidance", *path)),
+            }
+        )
     if not isinstance(data.get("required", False), bool):
         reader.error(reader.line("capstone", "required"), "'required' must be true or false")
     return {
@@ -275,7 +356,9 @@ def _read_capstone(reader: _Reader, data: Any) -> dict[str, Any] | None:
     }
 
 
-def _read_module(course: Path, folder: Path, problems: list[Problem], rules: dict[str, int]) -> ModuleSpec | None:
+def _read_module(
+    course: Path, folder: Path, problems: list[Problem], rules: dict[str, int]
+) -> ModuleSpec | None:
     reader = _Reader(course, folder / "module.yaml", problems)
     if not folder.is_dir():
         reader.error(1, f"module folder {folder.name!r} is missing")
@@ -307,12 +390,35 @@ def _read_module(course: Path, folder: Path, problems: list[Problem], rules: dic
         case_studies.append({"title": reader.text(case, "title", *path, max_length=200), "lesson": lesson})
     reflection = reader.text(data, "reflection")
     _check_citations(reader, reflection, references, reader.line("reflection"))
-    quiz = _read_quiz(course, folder, references, rules, problems)
+    module_rules = {**rules}
+    if "min_quiz_questions" in data:
+        module_rules["min_quiz_questions"] = reader.integer(data, "min_quiz_questions", 1, 1000)
+    quiz = _read_quiz(course, folder, references, module_rules, problems)
+    if quiz is not None:
+        cited = {key for lesson in lessons for _, key in render.citations(lesson.body)}
+        quiz_file = _Reader(course, folder / "quiz.yaml", [])
+        for question in quiz.questions:
+            if question.source and question.source in references and question.source not in cited:
+                problems.append(
+                    Problem(
+                        quiz_file.name,
+                        question.line,
+                        f"question {question.slug!r} rests on "
+                        f"{question.source}, which no lesson of the module cites; the answer "
+                        "must follow from the lessons",
+                    )
+                )
     return ModuleSpec(
-        slug=folder.name, title=reader.text(data, "title", max_length=200),
-        summary=reader.text(data, "summary", max_length=300), objectives=objectives, lessons=lessons,
-        case_studies=case_studies, reflection=reflection, references=references, quiz=quiz,
-    )  # fmt: skip
+        slug=folder.name,
+        title=reader.text(data, "title", max_length=200),
+        summary=reader.text(data, "summary", max_length=300),
+        objectives=objectives,
+        lessons=lessons,
+        case_studies=case_studies,
+        reflection=reflection,
+        references=references,
+        quiz=quiz,
+    )
 
 
 def _read_references(reader: _Reader, data: Any) -> dict[str, str]:
@@ -337,9 +443,14 @@ def _check_citations(reader: _Reader, text: str, references: dict[str, str], off
 
 
 def _read_lessons(
-    course: Path, folder: Path, reader: _Reader, data: Any, references: dict[str, str],
-    rules: dict[str, int], problems: list[Problem],
-) -> list[LessonSpec]:  # fmt: skip
+    course: Path,
+    folder: Path,
+    reader: _Reader,
+    data: Any,
+    references: dict[str, str],
+    rules: dict[str, int],
+    problems: list[Problem],
+) -> list[LessonSpec]:
     if not isinstance(data, list) or not data:
         reader.error(reader.line("lessons"), "'lessons' must list at least one lesson")
         return []
@@ -385,9 +496,9 @@ def _read_lessons(
         lessons.append(LessonSpec(slug=slug, title=title, body=body, word_count=words))
     lessons_dir = folder / "lessons"
     if lessons_dir.is_dir():
-        for path in sorted(lessons_dir.iterdir()):
-            if path.suffix == ".md" and path.stem not in listed:
-                reader.error(reader.line("lessons"), f"lessons/{path.name} is not listed in 'lessons'")
+        for file in sorted(lessons_dir.iterdir()):
+            if file.suffix == ".md" and file.stem not in listed:
+                reader.error(reader.line("lessons"), f"lessons/{file.name} is not listed in 'lessons'")
     return lessons
 
 
@@ -407,7 +518,7 @@ def _read_quiz(
     if len(raw) < rules["min_quiz_questions"]:
         reader.error(
             reader.line("questions"),
-            f"the quiz has {len(raw)} questions; this course requires at least {rules['min_quiz_questions']}",
+            f"the quiz has {len(raw)} questions; this module requires at least {rules['min_quiz_questions']}",
         )
     questions = [q for i, item in enumerate(raw) if (q := _read_question(reader, item, i, references))]
     types = {q.type for q in questions}
@@ -417,7 +528,9 @@ def _read_quiz(
     seen: dict[str, int] = {}
     for index, question in enumerate(questions):
         if question.slug in seen:
-            reader.error(reader.line("questions", index, "slug"), f"duplicate question slug {question.slug!r}")
+            reader.error(
+                reader.line("questions", index, "slug"), f"duplicate question slug {question.slug!r}"
+            )
         seen[question.slug] = index
     title = data.get("title") or "Module quiz"
     if not isinstance(title, str):
@@ -469,15 +582,24 @@ def _read_question(reader: _Reader, item: Any, index: int, references: dict[str,
             reader.error(reader.line(*path, "choices"), "two choices have the same text")
         n_correct = sum(c.correct for c in choices)
         if raw and qtype == "single" and n_correct != 1:
-            reader.error(reader.line(*path), f"a single-choice question needs exactly one correct choice, "
-                         f"not {n_correct}")
+            reader.error(
+                reader.line(*path),
+                f"a single-choice question needs exactly one correct choice, not {n_correct}",
+            )
         if raw and qtype == "multiple" and n_correct < 1:
             reader.error(reader.line(*path), "a multiple-choice question needs at least one correct choice")
     else:
         reader.error(reader.line(*path, "type"), f"'type' must be one of {', '.join(QUESTION_TYPES)}")
         return None
-    return QuestionSpec(slug=slug, type=qtype, text=text, choices=choices, explanation=explanation,
-                        source=source, line=reader.line(*path))
+    return QuestionSpec(
+        slug=slug,
+        type=qtype,
+        text=text,
+        choices=choices,
+        explanation=explanation,
+        source=source,
+        line=reader.line(*path),
+    )
 
 
 def read_content(root: Path) -> tuple[list[CourseSpec], list[Problem]]:
@@ -504,8 +626,11 @@ def _check_course(folder: Path, course: CourseSpec, problems: list[Problem]) -> 
         for lesson in module.lessons:
             name = f"{base}/{module.slug}/lessons/{lesson.slug}.md"
             if lesson.slug in lesson_files:
-                problems.append(Problem(name, 1, f"lesson slug {lesson.slug!r} is also used by "
-                                                 f"{lesson_files[lesson.slug]}"))
+                problems.append(
+                    Problem(
+                        name, 1, f"lesson slug {lesson.slug!r} is also used by {lesson_files[lesson.slug]}"
+                    )
+                )
             lesson_files.setdefault(lesson.slug, name)
     for module in course.modules:
         for lesson in module.lessons:
@@ -522,10 +647,20 @@ def _check_course(folder: Path, course: CourseSpec, problems: list[Problem]) -> 
         for question in module.quiz.questions:
             normalised = " ".join(question.text.lower().split())
             if question.slug in seen_slugs and seen_slugs[question.slug] != name:
-                problems.append(Problem(name, question.line, f"question slug {question.slug!r} is also used in "
-                                                 f"{seen_slugs[question.slug]}"))
+                problems.append(
+                    Problem(
+                        name,
+                        question.line,
+                        f"question slug {question.slug!r} is also used in {seen_slugs[question.slug]}",
+                    )
+                )
             if normalised in seen_texts:
-                problems.append(Problem(name, question.line, f"duplicate question {question.text[:60]!r} (also in "
-                                                 f"{seen_texts[normalised]})"))
+                problems.append(
+                    Problem(
+                        name,
+                        question.line,
+                        f"duplicate question {question.text[:60]!r} (also in {seen_texts[normalised]})",
+                    )
+                )
             seen_slugs.setdefault(question.slug, name)
             seen_texts.setdefault(normalised, name)

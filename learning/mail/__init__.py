@@ -19,8 +19,9 @@ class PermanentMailError(Exception):
     """The server refused the message for good (5xx); retrying will not help."""
 
 
-def build_message(to: str, subject: str, text: str, html: str | None = None,
-                  headers: dict[str, str] | None = None) -> EmailMessage:  # fmt: skip
+def build_message(
+    to: str, subject: str, text: str, html: str | None = None, headers: dict[str, str] | None = None
+) -> EmailMessage:
     """Build a text (and HTML) message from the configured sender."""
     message = EmailMessage()
     message["From"] = current_app.config["MAIL_DEFAULT_SENDER"]

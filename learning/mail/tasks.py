@@ -15,9 +15,16 @@ TEMPORARY = (smtplib.SMTPException, OSError)
 
 
 @shared_task(
-    bind=True, acks_late=True, reject_on_worker_lost=True, autoretry_for=TEMPORARY, retry_backoff=5,
-    retry_backoff_max=600, retry_jitter=True, max_retries=8, ignore_result=True,
-)  # fmt: skip
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=TEMPORARY,
+    retry_backoff=5,
+    retry_backoff_max=600,
+    retry_jitter=True,
+    max_retries=8,
+    ignore_result=True,
+)
 def send_email(self: object, to: str, subject: str, text: str, html: str | None = None) -> None:
     """Send one e-mail."""
     try:

@@ -13,7 +13,7 @@ from learning.db import UTCDateTime, utcnow
 from learning.extensions import db
 
 
-class Enrolment(db.Model):  # type: ignore[name-defined,misc]
+class Enrolment(db.Model):  # type: ignore[name-defined]
     """A learner in a course, with its completion state kept up to date as progress is written."""
 
     __tablename__ = "enrolments"
@@ -52,7 +52,7 @@ class Enrolment(db.Model):  # type: ignore[name-defined,misc]
         return self.status == "active"
 
 
-class LessonCompletion(db.Model):  # type: ignore[name-defined,misc]
+class LessonCompletion(db.Model):  # type: ignore[name-defined]
     __tablename__ = "lesson_completions"
 
     enrolment_id: Mapped[int] = mapped_column(
@@ -66,7 +66,7 @@ class LessonCompletion(db.Model):  # type: ignore[name-defined,misc]
         return f"<LessonCompletion {self.enrolment_id} {self.lesson_slug}>"
 
 
-class ModuleState(db.Model):  # type: ignore[name-defined,misc]
+class ModuleState(db.Model):  # type: ignore[name-defined]
     """Per learner and module: the best quiz score, when it was passed, when the module was completed."""
 
     __tablename__ = "module_states"
@@ -87,7 +87,7 @@ class ModuleState(db.Model):  # type: ignore[name-defined,misc]
         return f"<ModuleState {self.enrolment_id} {self.module_slug}>"
 
 
-class SyncEvent(db.Model):  # type: ignore[name-defined,misc]
+class SyncEvent(db.Model):  # type: ignore[name-defined]
     """An offline client's event, applied once; a resend answers the stored result."""
 
     __tablename__ = "sync_events"

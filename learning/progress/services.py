@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 
+from flask_babel import gettext as _
 from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -78,11 +79,15 @@ def _outline_cached(version_id: int) -> Outline:
     return Outline(
         version_id,
         tuple(
-            OutlineModule(m.slug, m.title, tuple((lesson.slug, lesson.title) for lesson in m.lessons),
-                          m.quiz.id if m.quiz else None)
+            OutlineModule(
+                m.slug,
+                m.title,
+                tuple((lesson.slug, lesson.title) for lesson in m.lessons),
+                m.quiz.id if m.quiz else None,
+            )
             for m in modules
         ),
-    )  # fmt: skip
+    )
 
 
 def outline(version_id: int) -> Outline:
@@ -142,14 +147,12 @@ def progress_for(enrolment: Enrolment | None, version_id: int) -> CourseProgress
         states: dict[str, ModuleState] = {}
         done: dict[str, datetime] = {}
     else:
-        done = {
-            slug: at
-            for slug, at in db.session.execute(
-                select(LessonCompletion.lesson_slug, LessonCompletion.completed_at).where(
-                    LessonCompletion.enrolment_id == enrolment.id
-                )
+        rows = db.session.execute(
+            select(LessonCompletion.lesson_slug, LessonCompletion.completed_at).where(
+                LessonCompletion.enrolment_id == enrolment.id
             )
-        }
+        )
+        done = {slug: at for slug, at in rows}  # noqa: C416 - rows are Row objects, not pairs to mypy
         states = {
             s.module_slug: s
             for s in db.session.scalars(select(ModuleState).where(ModuleState.enrolment_id == enrolment.id))
@@ -227,15 +230,19 @@ def lesson_completed_at(enrolment: Enrolment, lesson_slug: str) -> datetime | No
 def enrol(user: User, course: Course) -> Enrolment:
     """Enrol ``user`` in ``course`` (or bring back a learner who left); idempotent."""
     if course.current_version_id is None:
-        raise ProgressError("not_published", "This course has no published version yet.")
+        raise ProgressError("not_published", _("This course has no published version yet."))
     existing = find_enrolment(user, course)
     if existing is None and course.is_archived:
-        raise ProgressError("archived", "This course is archived and takes no new enrolments.")
+        raise ProgressError("archived", _("This course is archived and takes no new enrolments."))
     now = utcnow()
     stmt = insert_for(Enrolment).values(
-        user_id=user.id, course_id=course.id, version_id=course.current_version_id, status="active",
-        enrolled_at=now, percent=0,
-    )  # fmt: skip
+        user_id=user.id,
+        course_id=course.id,
+        version_id=course.current_version_id,
+        status="active",
+        enrolled_at=now,
+        percent=0,
+    )
     stmt = stmt.on_conflict_do_update(
         index_elements=[Enrolment.user_id, Enrolment.course_id],
         set_={"status": "active", "left_at": None},
@@ -262,7 +269,7 @@ def active_enrolment(user: User, course: Course) -> Enrolment:
     """Return the learner's active enrolment or raise ProgressError('not_enrolled')."""
     enrolment = find_enrolment(user, course)
     if enrolment is None or not enrolment.is_active:
-        raise ProgressError("not_enrolled", "Enrol in the course first.")
+        raise ProgressError("not_enrolled", _("Enrol in the course first."))
     return enrolment
 
 
@@ -270,25 +277,36 @@ def complete_lesson(enrolment: Enrolment, lesson_slug: str, at: datetime | None 
     """Record a lesson as completed (the first time is kept); return whether it was new."""
     enrolment = lock_enrolment(enrolment.id)
     if lesson_slug not in outline(enrolment.version_id).lesson_slugs:
-        raise ProgressError("unknown_lesson", "That lesson is not part of the course.")
+        raise ProgressError("unknown_lesson", _("That lesson is not part of the course."))
     when = clamp_time(at)
     inserted = db.session.execute(
         insert_for(LessonCompletion)
-        .values(enrolment_id=enrolment.id, lesson_slug=lesson_slug, version_id=enrolment.version_id,
-                completed_at=when)
+        .values(
+            enrolment_id=enrolment.id,
+            lesson_slug=lesson_slug,
+            version_id=enrolment.version_id,
+            completed_at=when,
+        )
         .on_conflict_do_nothing(index_elements=[LessonCompletion.enrolment_id, LessonCompletion.lesson_slug])
         .returning(LessonCompletion.lesson_slug)
-    ).first()  # fmt: skip
+    ).first()
     recompute(enrolment, when)
     return inserted is not None
 
 
-def record_quiz_result(enrolment: Enrolment, module_slug: str, score: int, passed: bool, at: datetime) -> None:
+def record_quiz_result(
+    enrolment: Enrolment, module_slug: str, score: int, passed: bool, at: datetime
+) -> None:
     """Fold one graded attempt into the module state: best score kept, pass time set once."""
     stmt = insert_for(ModuleState).values(
-        enrolment_id=enrolment.id, module_slug=module_slug, best_score=score, attempts=1,
-        failed_attempts=0 if passed else 1, last_attempt_at=at, quiz_passed_at=at if passed else None,
-    )  # fmt: skip
+        enrolment_id=enrolment.id,
+        module_slug=module_slug,
+        best_score=score,
+        attempts=1,
+        failed_attempts=0 if passed else 1,
+        last_attempt_at=at,
+        quiz_passed_at=at if passed else None,
+    )
     current = ModuleState.__table__.c
     stmt = stmt.on_conflict_do_update(
         index_elements=[ModuleState.enrolment_id, ModuleState.module_slug],
@@ -317,13 +335,18 @@ def recompute(enrolment: Enrolment, at: datetime) -> bool:
         if module.is_complete and module.completed_at is None:
             db.session.execute(
                 insert_for(ModuleState)
-                .values(enrolment_id=enrolment.id, module_slug=module.slug, attempts=0, failed_attempts=0,
-                        completed_at=at)
+                .values(
+                    enrolment_id=enrolment.id,
+                    module_slug=module.slug,
+                    attempts=0,
+                    failed_attempts=0,
+                    completed_at=at,
+                )
                 .on_conflict_do_update(
                     index_elements=[ModuleState.enrolment_id, ModuleState.module_slug],
                     set_={"completed_at": func.coalesce(ModuleState.__table__.c.completed_at, at)},
                 )
-            )  # fmt: skip
+            )
     total = sum(m.lessons_total + (1 if m.has_quiz else 0) for m in progress.modules.values())
     done = sum(m.lessons_done + (1 if m.quiz_passed else 0) for m in progress.modules.values())
     percent = 100 * done // total if total else 0
@@ -340,7 +363,7 @@ def recompute(enrolment: Enrolment, at: datetime) -> bool:
         enrolment.completed_version_id = enrolment.version_id
         enrolment_id = enrolment.id
         for listener in course_completed_listeners:
-            after_commit(lambda listener=listener: listener(enrolment_id))
+            after_commit(partial(listener, enrolment_id))
     db.session.flush()
     return newly_completed
 
@@ -349,10 +372,13 @@ def move_to_version(course: Course, version: CourseVersion) -> int:
     """Move learners who have not completed ``course`` to ``version``; their progress follows the slugs."""
     enrolments = db.session.scalars(
         select(Enrolment)
-        .where(Enrolment.course_id == course.id, Enrolment.completed_at.is_(None),
-               Enrolment.version_id != version.id)
+        .where(
+            Enrolment.course_id == course.id,
+            Enrolment.completed_at.is_(None),
+            Enrolment.version_id != version.id,
+        )
         .with_for_update()
-    ).all()  # fmt: skip
+    ).all()
     now = utcnow()
     for enrolment in enrolments:
         enrolment.version_id = version.id

@@ -100,11 +100,19 @@ def lesson(slug: str, lesson_slug: str) -> str:
     completed_at = services.lesson_completed_at(enrolment, lesson.slug)
     module = out.module_of(lesson.slug)
     return render_template(
-        "progress/lesson.html", course=course, enrolment=enrolment, lesson=lesson, module=lesson.module,
-        outline=out, outline_module=module, previous_slug=previous_slug, next_slug=next_slug,
-        completed_at=completed_at, is_last_of_module=module.lesson_slugs[-1] == lesson.slug,
+        "progress/lesson.html",
+        course=course,
+        enrolment=enrolment,
+        lesson=lesson,
+        module=lesson.module,
+        outline=out,
+        outline_module=module,
+        previous_slug=previous_slug,
+        next_slug=next_slug,
+        completed_at=completed_at,
+        is_last_of_module=module.lesson_slugs[-1] == lesson.slug,
         form=CompleteLessonForm(),
-    )  # fmt: skip
+    )
 
 
 @bp.post("/courses/<slug>/lessons/<lesson_slug>/complete")

@@ -5,8 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from learning.db import UTCDateTime, utcnow
@@ -18,7 +27,7 @@ if TYPE_CHECKING:
 QUESTION_TYPES = ("single", "multiple", "true_false")
 
 
-class Quiz(db.Model):  # type: ignore[name-defined,misc]
+class Quiz(db.Model):  # type: ignore[name-defined]
     __tablename__ = "quizzes"
     __table_args__ = (CheckConstraint("pass_mark BETWEEN 1 AND 100", name="pass_mark"),)
 
@@ -36,7 +45,7 @@ class Quiz(db.Model):  # type: ignore[name-defined,misc]
         return f"<Quiz {self.id} module={self.module_id}>"
 
 
-class Question(db.Model):  # type: ignore[name-defined,misc]
+class Question(db.Model):  # type: ignore[name-defined]
     __tablename__ = "questions"
     __table_args__ = (
         UniqueConstraint("quiz_id", "slug"),
@@ -61,7 +70,7 @@ class Question(db.Model):  # type: ignore[name-defined,misc]
         return f"<Question {self.slug}>"
 
 
-class Choice(db.Model):  # type: ignore[name-defined,misc]
+class Choice(db.Model):  # type: ignore[name-defined]
     __tablename__ = "choices"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -76,7 +85,7 @@ class Choice(db.Model):  # type: ignore[name-defined,misc]
         return f"<Choice {self.id} correct={self.is_correct}>"
 
 
-class QuizAttempt(db.Model):  # type: ignore[name-defined,misc]
+class QuizAttempt(db.Model):  # type: ignore[name-defined]
     """One submitted attempt; answers are kept as {question slug: [choice positions]}."""
 
     __tablename__ = "quiz_attempts"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -72,7 +73,7 @@ def grade(quiz: Quiz, answers: dict[int, list[int]]) -> Grade:
         elif question.type != "multiple" and len(chosen) > 1:
             errors[str(question_id)] = "only one choice may be picked"
     if errors:
-        raise AnswerError("Some answers do not fit the quiz.", errors)
+        raise AnswerError(_("Some answers do not fit the quiz."), errors)
     results = []
     for question in quiz.questions:
         chosen = sorted(answers.get(question.id, []))
@@ -83,21 +84,31 @@ def grade(quiz: Quiz, answers: dict[int, list[int]]) -> Grade:
     return Grade(quiz, score, score >= quiz.pass_mark, results)
 
 
-def submit_attempt(enrolment: Enrolment, quiz: Quiz, answers: dict[int, list[int]],
-                   at: datetime | None = None) -> tuple[QuizAttempt, Grade]:
+def submit_attempt(
+    enrolment: Enrolment, quiz: Quiz, answers: dict[int, list[int]], at: datetime | None = None
+) -> tuple[QuizAttempt, Grade]:
     """Grade and record an attempt, update the module state and the course completion. Flushes."""
     if quiz.module.version_id != enrolment.version_id:
-        raise progress.ProgressError("wrong_version", "This quiz belongs to another version of the course.")
+        raise progress.ProgressError(
+            "wrong_version", _("This quiz belongs to another version of the course.")
+        )
     result = grade(quiz, answers)
     locked = progress.lock_enrolment(enrolment.id)
     when = progress.clamp_time(at)
     attempt = QuizAttempt(
-        enrolment_id=locked.id, quiz_id=quiz.id, module_slug=quiz.module.slug, score=result.score,
-        passed=result.passed, submitted_at=when, created_at=utcnow(),
-        answers={r.question.slug: [c.position for c in r.question.choices if c.id in r.chosen]
-                 for r in result.results},
+        enrolment_id=locked.id,
+        quiz_id=quiz.id,
+        module_slug=quiz.module.slug,
+        score=result.score,
+        passed=result.passed,
+        submitted_at=when,
+        created_at=utcnow(),
+        answers={
+            r.question.slug: [c.position for c in r.question.choices if c.id in r.chosen]
+            for r in result.results
+        },
         results=[{"question": r.question.slug, "correct": r.correct} for r in result.results],
-    )  # fmt: skip
+    )
     db.session.add(attempt)
     progress.record_quiz_result(locked, quiz.module.slug, result.score, result.passed, when)
     db.session.flush()

@@ -56,17 +56,29 @@ def take(quiz_id: int) -> str | Response | tuple[str, int]:
         unanswered = [q for q in quiz.questions if q.id not in answers]
         if unanswered:
             return render_template(
-                "quizzes/take.html", quiz=quiz, form=form, state=state, answers=answers, unanswered=unanswered,
+                "quizzes/take.html",
+                quiz=quiz,
+                form=form,
+                state=state,
+                answers=answers,
+                unanswered=unanswered,
                 course=enrolment.course,
-            ), 422  # fmt: skip
+            ), 422
         try:
             attempt, _grade = services.submit_attempt(enrolment, quiz, answers)
         except services.AnswerError:
             abort(400)
         db.session.commit()
         return redirect(url_for("quizzes.result", quiz_id=quiz.id, attempt_id=attempt.id))
-    return render_template("quizzes/take.html", quiz=quiz, form=form, state=state, answers={}, unanswered=[],
-                           course=enrolment.course)  # fmt: skip
+    return render_template(
+        "quizzes/take.html",
+        quiz=quiz,
+        form=form,
+        state=state,
+        answers={},
+        unanswered=[],
+        course=enrolment.course,
+    )
 
 
 @bp.get("/quizzes/<int:quiz_id>/attempts/<int:attempt_id>")
@@ -86,8 +98,18 @@ def result(quiz_id: int, attempt_id: int) -> str:
     out = progress.outline(enrolment.version_id)
     module = next(m for m in out.modules if m.slug == quiz.module.slug)
     _before, next_slug = out.neighbours(module.lesson_slugs[-1]) if module.lesson_slugs else (None, None)
-    message = _("You passed this quiz.") if attempt.passed else _("Not passed yet: review the lessons and try again.")
+    message = (
+        _("You passed this quiz.")
+        if attempt.passed
+        else _("Not passed yet: review the lessons and try again.")
+    )
     return render_template(
-        "quizzes/result.html", quiz=quiz, attempt=attempt, chosen=chosen, correct=correct,
-        course=enrolment.course, next_slug=next_slug, message=message,
-    )  # fmt: skip
+        "quizzes/result.html",
+        quiz=quiz,
+        attempt=attempt,
+        chosen=chosen,
+        correct=correct,
+        course=enrolment.course,
+        next_slug=next_slug,
+        message=message,
+    )

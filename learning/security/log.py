@@ -17,8 +17,9 @@ def client_address() -> str:
     return (request.remote_addr or "unknown") if has_request_context() else "cli"
 
 
-def security_event(event: str, outcome: str, *, user_id: int | None = None, email: str | None = None,
-                   **details: object) -> None:
+def security_event(
+    event: str, outcome: str, *, user_id: int | None = None, email: str | None = None, **details: object
+) -> None:
     """Log one structured line; JSON encoding keeps CR and LF in values from splitting it."""
     record = {
         "at": utcnow().isoformat(),

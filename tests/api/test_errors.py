@@ -10,10 +10,17 @@ from learning.extensions import db
 from tests.fixtures.api import ApiClient
 
 GOOD = {
-    "email": "officer@port.gov.ph", "password": "a long enough passphrase", "name": "Maria Santos", "country": "PH",
-    "organisation": "Philippine Ports Authority", "organisation_type": "port_authority", "job_title": "Engineer",
-    "language": "en", "timezone": "Asia/Manila", "consent_share_progress": False,
-}  # fmt: skip
+    "email": "officer@port.gov.ph",
+    "password": "a long enough passphrase",
+    "name": "Maria Santos",
+    "country": "PH",
+    "organisation": "Philippine Ports Authority",
+    "organisation_type": "port_authority",
+    "job_title": "Engineer",
+    "language": "en",
+    "timezone": "Asia/Manila",
+    "consent_share_progress": False,
+}
 
 
 def users() -> int:
@@ -89,7 +96,9 @@ def test_missing_wrong_and_expired_tokens(api: ApiClient, create_user, api_token
 def test_wrong_password_and_unknown_account_look_the_same(api: ApiClient, create_user) -> None:
     user = create_user()
     wrong = api.post("/api/v1/auth/tokens", json={"email": user.email, "password": "not the password"})
-    unknown = api.post("/api/v1/auth/tokens", json={"email": "nobody@example.org", "password": "not the password"})
+    unknown = api.post(
+        "/api/v1/auth/tokens", json={"email": "nobody@example.org", "password": "not the password"}
+    )
     assert wrong.status_code == unknown.status_code == 401
     assert wrong.get_json() == unknown.get_json()
 
@@ -102,7 +111,10 @@ def test_not_found_and_not_enrolled(api: ApiClient, create_user, api_token) -> N
     response = api.get("/api/v1/courses/harbour-basics/lessons/first-a", headers=headers)
     assert response.status_code == 403 and response.get_json()["error"]["code"] == "not_enrolled"
     assert api.get("/api/v1/quizzes/999999", headers=headers).status_code == 404
-    assert api.put("/api/v1/courses/harbour-basics/lessons/first-a/completion", headers=headers).status_code == 403
+    assert (
+        api.put("/api/v1/courses/harbour-basics/lessons/first-a/completion", headers=headers).status_code
+        == 403
+    )
 
 
 def test_bad_answers_are_refused_without_an_attempt(api: ApiClient, create_user, api_token, enrol) -> None:
@@ -137,6 +149,9 @@ def test_unknown_api_route_and_method(api: ApiClient, client) -> None:
 
 
 def test_too_large_a_body_gets_413(app, client) -> None:
-    response = client.post("/api/v1/auth/register", data=b"x" * (app.config["MAX_CONTENT_LENGTH"] + 1),
-                           content_type="application/json")  # fmt: skip
+    response = client.post(
+        "/api/v1/auth/register",
+        data=b"x" * (app.config["MAX_CONTENT_LENGTH"] + 1),
+        content_type="application/json",
+    )
     assert response.status_code == 413 and response.is_json

@@ -12,10 +12,17 @@ from learning.quizzes.models import QuizAttempt
 from tests.fixtures.api import ApiClient
 
 REGISTRATION = {
-    "email": "nguyen.van.a@vinamarine.gov.vn", "password": "cảng biển thông minh 2024", "name": "Nguyễn Văn Ấn",
-    "country": "VN", "organisation": "Viet Nam Maritime Administration", "organisation_type": "maritime_administration",
-    "job_title": "Deputy Director", "language": "vi", "timezone": "Asia/Ho_Chi_Minh", "consent_share_progress": True,
-}  # fmt: skip
+    "email": "nguyen.van.a@vinamarine.gov.vn",
+    "password": "cảng biển thông minh 2024",
+    "name": "Nguyễn Văn Ấn",
+    "country": "VN",
+    "organisation": "Viet Nam Maritime Administration",
+    "organisation_type": "maritime_administration",
+    "job_title": "Deputy Director",
+    "language": "vi",
+    "timezone": "Asia/Ho_Chi_Minh",
+    "consent_share_progress": True,
+}
 
 
 def register_and_token(api: ApiClient) -> dict[str, str]:
@@ -24,8 +31,10 @@ def register_and_token(api: ApiClient) -> dict[str, str]:
     body = response.get_json()
     assert body["name"] == "Nguyễn Văn Ấn" and body["email"] == REGISTRATION["email"]
     assert body["consent_share_progress"] is True and body["roles"] == ["learner"]
-    response = api.post("/api/v1/auth/tokens", json={"email": "Nguyen.Van.A@VinaMarine.gov.vn",
-                                                     "password": REGISTRATION["password"]})  # fmt: skip
+    response = api.post(
+        "/api/v1/auth/tokens",
+        json={"email": "Nguyen.Van.A@VinaMarine.gov.vn", "password": REGISTRATION["password"]},
+    )
     assert response.status_code == 201
     return {"Authorization": f"Bearer {response.get_json()['token']}"}
 
@@ -71,8 +80,9 @@ def test_journey_through_the_api(api: ApiClient) -> None:
     wrong = api.post(f"/api/v1/quizzes/{quiz['id']}/attempts", headers=auth, json={"answers": {}}).get_json()
     assert wrong["score"] == 0 and wrong["passed"] is False
     assert all(q["explanation"] and q["correct_choices"] for q in wrong["questions"])
-    passed = api.post(f"/api/v1/quizzes/{quiz['id']}/attempts", headers=auth,
-                      json={"answers": right_answers(quiz)}).get_json()  # fmt: skip
+    passed = api.post(
+        f"/api/v1/quizzes/{quiz['id']}/attempts", headers=auth, json={"answers": right_answers(quiz)}
+    ).get_json()
     assert passed["score"] == 100 and passed["passed"] is True
 
     progress = api.get("/api/v1/me/progress", headers=auth).get_json()["courses"][0]
@@ -84,15 +94,35 @@ def test_journey_through_the_api(api: ApiClient) -> None:
     second_module = course["modules"][1]
     quiz2 = api.get(f"/api/v1/quizzes/{second_module['quiz']['id']}", headers=auth).get_json()
     events = [
-        {"id": str(uuid.uuid4()), "type": "lesson_completed", "course": "harbour-basics", "lesson": "second-a",
-         "occurred_at": "2026-11-20T08:00:00+07:00"},
-        {"id": str(uuid.uuid4()), "type": "lesson_completed", "course": "harbour-basics", "lesson": "second-b",
-         "occurred_at": "2026-11-20T08:30:00+07:00"},
-        {"id": str(uuid.uuid4()), "type": "quiz_attempt", "quiz": quiz2["id"], "answers": right_answers(quiz2),
-         "occurred_at": "2026-11-20T09:00:00+07:00"},
-        {"id": str(uuid.uuid4()), "type": "lesson_completed", "course": "harbour-basics", "lesson": "no-such-lesson",
-         "occurred_at": "2026-11-20T09:00:00+07:00"},
-    ]  # fmt: skip
+        {
+            "id": str(uuid.uuid4()),
+            "type": "lesson_completed",
+            "course": "harbour-basics",
+            "lesson": "second-a",
+            "occurred_at": "2026-11-20T08:00:00+07:00",
+        },
+        {
+            "id": str(uuid.uuid4()),
+            "type": "lesson_completed",
+            "course": "harbour-basics",
+            "lesson": "second-b",
+            "occurred_at": "2026-11-20T08:30:00+07:00",
+        },
+        {
+            "id": str(uuid.uuid4()),
+            "type": "quiz_attempt",
+            "quiz": quiz2["id"],
+            "answers": right_answers(quiz2),
+            "occurred_at": "2026-11-20T09:00:00+07:00",
+        },
+        {
+            "id": str(uuid.uuid4()),
+            "type": "lesson_completed",
+            "course": "harbour-basics",
+            "lesson": "no-such-lesson",
+            "occurred_at": "2026-11-20T09:00:00+07:00",
+        },
+    ]
     first_sync = api.post("/api/v1/me/progress/sync", headers=auth, json={"events": events}).get_json()
     assert [r["status"] for r in first_sync["results"]] == ["applied", "applied", "applied", "rejected"]
     resend = api.post("/api/v1/me/progress/sync", headers=auth, json={"events": events}).get_json()

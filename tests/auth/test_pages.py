@@ -16,15 +16,25 @@ from tests.conftest import post_form
 from tests.fixtures.factories import PASSWORD
 
 PROFILE = {
-    "full_name": "Иван Петров", "country": "RU", "organisation": "Rosmorport", "organisation_type": "port_authority",
-    "job_title": "Analyst", "language": "ru", "timezone": "Asia/Vladivostok",
-}  # fmt: skip
+    "full_name": "Иван Петров",
+    "country": "RU",
+    "organisation": "Rosmorport",
+    "organisation_type": "port_authority",
+    "job_title": "Analyst",
+    "language": "ru",
+    "timezone": "Asia/Vladivostok",
+}
 
 
-def register(client: FlaskClient, email: str = "ivan@example.org", password: str = "a long port passphrase",
-             **extra: str) -> object:  # fmt: skip
-    return post_form(client, "/register", {"email": email, "password": password, "confirm": password, **PROFILE,
-                                           **extra})  # fmt: skip
+def register(
+    client: FlaskClient,
+    email: str = "ivan@example.org",
+    password: str = "a long port passphrase",
+    **extra: str,
+) -> object:
+    return post_form(
+        client, "/register", {"email": email, "password": password, "confirm": password, **PROFILE, **extra}
+    )
 
 
 def test_register_keeps_the_name_exactly_and_dates_the_consent(client: FlaskClient) -> None:
@@ -102,17 +112,30 @@ def test_wrong_password_unknown_account_and_lockout(client: FlaskClient, create_
         "", unknown.get_data(as_text=True)
     ).replace("ghost@example.org", "")
     for _ in range(5):
-        post_form(client, "/login", {"email": user.email, "password": "wrong password"},
-                  environ_base={"REMOTE_ADDR": "10.9.9.9"})  # fmt: skip
+        post_form(
+            client,
+            "/login",
+            {"email": user.email, "password": "wrong password"},
+            environ_base={"REMOTE_ADDR": "10.9.9.9"},
+        )
     db.session.refresh(user)
     assert user.locked_until is not None and user.locked_until > utcnow() + timedelta(minutes=29)
     # locked: even the right password is refused, with the same answer
-    locked = post_form(client, "/login", {"email": user.email, "password": PASSWORD},
-                       environ_base={"REMOTE_ADDR": "10.9.9.8"})  # fmt: skip
+    locked = post_form(
+        client,
+        "/login",
+        {"email": user.email, "password": PASSWORD},
+        environ_base={"REMOTE_ADDR": "10.9.9.8"},
+    )
     assert locked.status_code == 401
     user.locked_until = utcnow() - timedelta(seconds=1)
     db.session.commit()
-    ok = post_form(client, "/login", {"email": user.email, "password": PASSWORD}, environ_base={"REMOTE_ADDR": "10.9.9.7"})
+    ok = post_form(
+        client,
+        "/login",
+        {"email": user.email, "password": PASSWORD},
+        environ_base={"REMOTE_ADDR": "10.9.9.7"},
+    )
     assert ok.status_code == 302
 
 
@@ -138,8 +161,9 @@ def test_more_than_ten_attempts_a_minute_from_one_address_get_429(client: FlaskC
 )
 def test_next_redirect_is_kept_on_site(client: FlaskClient, create_user, target: str, expected: str) -> None:
     user = create_user()
-    response = post_form(client, "/login", {"email": user.email, "password": PASSWORD},
-                         action=f"/login?next={target}")  # fmt: skip
+    response = post_form(
+        client, "/login", {"email": user.email, "password": PASSWORD}, action=f"/login?next={target}"
+    )
     assert response.status_code == 302 and response.headers["Location"] == expected
 
 
@@ -148,8 +172,13 @@ def test_profile_update_and_consent_withdrawal(client: FlaskClient, create_user,
     login(client, user)
     page = client.get("/account").get_data(as_text=True)
     assert "You agreed to share your progress" in page
-    data = {**PROFILE, "full_name": "Trần Thị Bích", "country": "VN", "timezone": "Asia/Ho_Chi_Minh",
-            "language": "vi"}  # fmt: skip
+    data = {
+        **PROFILE,
+        "full_name": "Trần Thị Bích",
+        "country": "VN",
+        "timezone": "Asia/Ho_Chi_Minh",
+        "language": "vi",
+    }
     assert post_form(client, "/account", data).status_code == 302
     db.session.refresh(user)
     assert user.full_name == "Trần Thị Bích" and user.consent_share_progress_at is None
@@ -157,7 +186,9 @@ def test_profile_update_and_consent_withdrawal(client: FlaskClient, create_user,
     assert bad.status_code == 200 and "Not a valid choice" in bad.get_data(as_text=True)
 
 
-def test_password_change_signs_out_other_sessions(app, client: FlaskClient, create_user, login, api_token) -> None:
+def test_password_change_signs_out_other_sessions(
+    app, client: FlaskClient, create_user, login, api_token
+) -> None:
     user = create_user()
     other = app.test_client()
     other.environ_base["wsgi.url_scheme"] = "https"
@@ -165,14 +196,16 @@ def test_password_change_signs_out_other_sessions(app, client: FlaskClient, crea
     login(client, user)
     headers = api_token(user)
     new = "another long passphrase"
-    response = post_form(client, "/account/password",
-                         {"current_password": PASSWORD, "password": new, "confirm": new})  # fmt: skip
+    response = post_form(
+        client, "/account/password", {"current_password": PASSWORD, "password": new, "confirm": new}
+    )
     assert response.status_code == 302
     assert client.get("/dashboard").status_code == 200  # this browser stays signed in
     assert other.get("/dashboard").status_code == 302  # the other one is out
     assert client.get("/api/v1/me", headers=headers).status_code == 401
-    wrong = post_form(client, "/account/password", {"current_password": "nope", "password": new + "x",
-                                                    "confirm": new + "x"})  # fmt: skip
+    wrong = post_form(
+        client, "/account/password", {"current_password": "nope", "password": new + "x", "confirm": new + "x"}
+    )
     assert "not your current password" in wrong.get_data(as_text=True)
 
 
@@ -201,11 +234,18 @@ def test_expired_reset_link_is_refused(client: FlaskClient, create_user, mailbox
 
     user = create_user()
     post_form(client, "/password/forgot", {"email": user.email})
-    link = re.search(r"(/password/reset/\S+)", mailbox.messages[0].get_body(("plain",)).get_content()).group(1)
+    link = re.search(r"(/password/reset/\S+)", mailbox.messages[0].get_body(("plain",)).get_content()).group(
+        1
+    )
     for reset in db.session.scalars(select(PasswordReset)):
         reset.expires_at = utcnow() - timedelta(seconds=1)
     db.session.commit()
-    assert post_form(client, link, {"password": "whatever long pass", "confirm": "whatever long pass"}).status_code == 400
+    assert (
+        post_form(
+            client, link, {"password": "whatever long pass", "confirm": "whatever long pass"}
+        ).status_code
+        == 400
+    )
     assert client.get("/password/reset/" + "x" * 200).status_code == 404
 
 

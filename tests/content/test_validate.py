@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -54,49 +55,134 @@ def test_fixture_is_clean(content: Path, runner: FlaskCliRunner) -> None:
 
 CASES = [
     # (file, old, new, expected problem)
-    ("first-steps/quiz.yaml", "    explanation: The right date is right.\n", "",
-     "first-steps/quiz.yaml:4: missing field 'explanation'"),
-    ("first-steps/quiz.yaml", "    source: S18\n", "    source: S99\n",
-     "first-steps/quiz.yaml:13: source 'S99' is not in the module's references"),
-    ("first-steps/quiz.yaml", "    source: S18\n", "",
-     "first-steps/quiz.yaml:4: missing field 'source'"),
-    ("first-steps/module.yaml", "objectives:\n", "goals:\n", "first-steps/module.yaml:3: unknown field 'goals'"),
-    ("first-steps/module.yaml", "  - Apply the first rule.\n", "",
-     "first-steps/module.yaml:3: a module needs 3 to 5 objectives, not 2"),
-    ("first-steps/lessons/first-b.md", "The first lesson B tells a case study about a port that went digital [S1].",
-     "Too short.", "first-steps/lessons/first-b.md:1: lesson has 2 words; it must have 5 to 1500"),
-    ("first-steps/lessons/first-a.md", "[S18]", "[S42]",
-     "first-steps/lessons/first-a.md:1: citation [S42] is not in the module's references"),
-    ("first-steps/lessons/first-a.md", "(lesson:first-b)", "(lesson:nowhere)",
-     "first-steps/lessons/first-a.md:5: link to lesson 'nowhere', which does not exist"),
-    ("second-steps/quiz.yaml", "text: Which date is right for the second module?",
-     "text: Which date is right for the first module?", "second-steps/quiz.yaml:4: duplicate question"),
-    ("first-steps/quiz.yaml", "  - slug: first-tf\n", "  - slug: first-single\n",
-     "first-steps/quiz.yaml:25: duplicate question slug 'first-single'"),
-    ("first-steps/quiz.yaml", "      - text: Wrong date\n", "      - text: Wrong date\n        correct: true\n",
-     "first-steps/quiz.yaml:4: a single-choice question needs exactly one correct choice, not 2"),
-    ("first-steps/quiz.yaml", "    type: true_false\n", "    type: essay\n",
-     "first-steps/quiz.yaml:26: 'type' must be one of single, multiple, true_false"),
-    ("course.yaml", "min_quiz_questions: 3", "min_quiz_questions: 4",
-     "first-steps/quiz.yaml:3: the quiz has 3 questions; this course requires at least 4"),
-    ("first-steps/module.yaml", "    lesson: first-b\n", "    lesson: first-z\n",
-     "first-steps/module.yaml:14: case study names unknown lesson 'first-z'"),
-    ("first-steps/module.yaml", "  - slug: first-b\n", "  - slug: First B\n",
-     "first-steps/module.yaml:10: 'First B' is not a valid slug"),
-    ("course.yaml", "  - second-steps\n", "",
-     "course.yaml:1: folder 'second-steps' is not listed in 'modules'"),
-    ("course.yaml", "slug: harbour-basics", "slug: harbour-other",
-     "course.yaml:1: slug 'harbour-other' must equal the folder name 'harbour-basics'"),
-    ("first-steps/lessons/first-a.md", "## Why it matters", "# Why it matters",
-     "first-steps/lessons/first-a.md:3: use ## and ### headings"),
-    ("first-steps/module.yaml", "title: The first steps\n", "title: The first steps\ntitle: Again\n",
-     "first-steps/module.yaml:2: duplicate key 'title'"),
-]  # fmt: skip
+    (
+        "first-steps/quiz.yaml",
+        "    explanation: The right date is right.\n",
+        "",
+        "first-steps/quiz.yaml:4: missing field 'explanation'",
+    ),
+    (
+        "first-steps/quiz.yaml",
+        "    source: S18\n",
+        "    source: S99\n",
+        "first-steps/quiz.yaml:13: source 'S99' is not in the module's references",
+    ),
+    ("first-steps/quiz.yaml", "    source: S18\n", "", "first-steps/quiz.yaml:4: missing field 'source'"),
+    (
+        "first-steps/module.yaml",
+        "objectives:\n",
+        "goals:\n",
+        "first-steps/module.yaml:3: unknown field 'goals'",
+    ),
+    (
+        "first-steps/module.yaml",
+        "  - Apply the first rule.\n",
+        "",
+        "first-steps/module.yaml:3: a module needs 3 to 5 objectives, not 2",
+    ),
+    (
+        "first-steps/lessons/first-b.md",
+        "The first lesson B tells a case study about a port that went digital [S1].",
+        "Too short.",
+        "first-steps/lessons/first-b.md:1: lesson has 2 words; it must have 5 to 1500",
+    ),
+    (
+        "first-steps/lessons/first-a.md",
+        "[S18]",
+        "[S42]",
+        "first-steps/lessons/first-a.md:1: citation [S42] is not in the module's references",
+    ),
+    (
+        "first-steps/lessons/first-a.md",
+        "(lesson:first-b)",
+        "(lesson:nowhere)",
+        "first-steps/lessons/first-a.md:5: link to lesson 'nowhere', which does not exist",
+    ),
+    (
+        "second-steps/quiz.yaml",
+        "text: Which date is right for the second module?",
+        "text: Which date is right for the first module?",
+        "second-steps/quiz.yaml:4: duplicate question",
+    ),
+    (
+        "first-steps/quiz.yaml",
+        "  - slug: first-tf\n",
+        "  - slug: first-single\n",
+        "first-steps/quiz.yaml:25: duplicate question slug 'first-single'",
+    ),
+    (
+        "first-steps/quiz.yaml",
+        "      - text: Wrong date\n",
+        "      - text: Wrong date\n        correct: true\n",
+        "first-steps/quiz.yaml:4: a single-choice question needs exactly one correct choice, not 2",
+    ),
+    (
+        "first-steps/quiz.yaml",
+        "    type: true_false\n",
+        "    type: essay\n",
+        "first-steps/quiz.yaml:26: 'type' must be one of single, multiple, true_false",
+    ),
+    (
+        "course.yaml",
+        "min_quiz_questions: 3",
+        "min_quiz_questions: 4",
+        "first-steps/quiz.yaml:3: the quiz has 3 questions; this module requires at least 4",
+    ),
+    (
+        "first-steps/module.yaml",
+        "lessons:\n",
+        "min_quiz_questions: 5\nlessons:\n",
+        "first-steps/quiz.yaml:3: the quiz has 3 questions; this module requires at least 5",
+    ),
+    (
+        "first-steps/lessons/first-a.md",
+        "electronically [S18].",
+        "electronically.",
+        "first-steps/quiz.yaml:4: question 'first-single' rests on S18, which no lesson of the module cites",
+    ),
+    (
+        "first-steps/module.yaml",
+        "    lesson: first-b\n",
+        "    lesson: first-z\n",
+        "first-steps/module.yaml:14: case study names unknown lesson 'first-z'",
+    ),
+    (
+        "first-steps/module.yaml",
+        "  - slug: first-b\n",
+        "  - slug: First B\n",
+        "first-steps/module.yaml:10: 'First B' is not a valid slug",
+    ),
+    (
+        "course.yaml",
+        "  - second-steps\n",
+        "",
+        "course.yaml:1: folder 'second-steps' is not listed in 'modules'",
+    ),
+    (
+        "course.yaml",
+        "slug: harbour-basics",
+        "slug: harbour-other",
+        "course.yaml:1: slug 'harbour-other' must equal the folder name 'harbour-basics'",
+    ),
+    (
+        "first-steps/lessons/first-a.md",
+        "## Why it matters",
+        "# Why it matters",
+        "first-steps/lessons/first-a.md:3: use ## and ### headings",
+    ),
+    (
+        "first-steps/module.yaml",
+        "title: The first steps\n",
+        "title: The first steps\ntitle: Again\n",
+        "first-steps/module.yaml:2: duplicate key 'title'",
+    ),
+]
 
 
 @pytest.mark.parametrize(("file", "old", "new", "expected"), CASES)
-def test_each_problem_is_reported_with_file_and_line(content: Path, file: str, old: str, new: str,
-                                                     expected: str) -> None:  # fmt: skip
+def test_each_problem_is_reported_with_file_and_line(
+    content: Path, file: str, old: str, new: str, expected: str
+) -> None:
     edit(content / "harbour-basics" / file, old, new)
     problems = problems_of(content)
     assert any(p.startswith("harbour-basics/" + expected) for p in problems), problems
@@ -162,9 +248,9 @@ def test_missing_files_and_folders(content: Path, tmp_path: Path) -> None:
 
 def test_the_coverage_table_names_every_paragraph_and_real_modules() -> None:
     readme = (REAL_CONTENT / "README.md").read_text()
-    table = readme[readme.index("### Where each paragraph of the conclusions is taught"):]
+    table = readme[readme.index("### Where each paragraph of the conclusions is taught") :]
     modules = {m.slug for c in read_content(REAL_CONTENT)[0] for m in c.modules}
     for paragraph in range(1, 11):
         row = next(line for line in table.splitlines() if line.startswith(f"| {paragraph} |"))
-        named = set(__import__("re").findall(r"`([a-z0-9-]+)`", row))
+        named = set(re.findall(r"`([a-z0-9-]+)`", row))
         assert named and named <= modules, (paragraph, named - modules)

@@ -83,10 +83,13 @@ def test_many_learners_many_threads_lose_nothing(shared_app: Flask) -> None:
         _user_id, token, kind, what = step
         headers = {"Authorization": f"Bearer {token}"}
         if kind == "lesson":
-            response = local.client.put(f"/api/v1/courses/harbour-basics/lessons/{what}/completion", headers=headers)
+            response = local.client.put(
+                f"/api/v1/courses/harbour-basics/lessons/{what}/completion", headers=headers
+            )
         else:
-            response = local.client.post(f"/api/v1/quizzes/{what[0]}/attempts", headers=headers,
-                                         json={"answers": what[1]})  # fmt: skip
+            response = local.client.post(
+                f"/api/v1/quizzes/{what[0]}/attempts", headers=headers, json={"answers": what[1]}
+            )
         with lock:
             statuses[response.status_code] += 1
 
@@ -104,8 +107,9 @@ def test_many_learners_many_threads_lose_nothing(shared_app: Flask) -> None:
         assert sorted(completions) == sorted(lessons_sent)
         # the per-module attempt counters, incremented in SQL, lost no increment either
         quiz_module = {qid: db.session.get(Quiz, qid).module.slug for qid, _r, _w in quiz_list}
-        states = db.session.execute(select(Enrolment.user_id, ModuleState.module_slug, ModuleState.attempts)
-                                    .join(Enrolment)).all()  # fmt: skip
+        states = db.session.execute(
+            select(Enrolment.user_id, ModuleState.module_slug, ModuleState.attempts).join(Enrolment)
+        ).all()
         counted = {(u, m): a for u, m, a in states if a}
         expected = {(u, quiz_module[q]): n for (u, q), n in attempts_sent.items()}
         assert counted == expected
@@ -127,16 +131,21 @@ def test_fifty_simultaneous_course_completions_complete_once(shared_app: Flask) 
         client = shared_app.test_client()
         headers = {"Authorization": f"Bearer {token}"}
         first_id, first_right, _ = quiz_list[0]
-        assert client.post(f"/api/v1/quizzes/{first_id}/attempts", headers=headers,
-                           json={"answers": first_right}).status_code == 201  # fmt: skip
+        assert (
+            client.post(
+                f"/api/v1/quizzes/{first_id}/attempts", headers=headers, json={"answers": first_right}
+            ).status_code
+            == 201
+        )
         last_id, last_right, _ = quiz_list[1]
         barrier = threading.Barrier(THREADS)
 
         def finish(_: int) -> int:
             local_client = shared_app.test_client()
             barrier.wait()
-            return local_client.post(f"/api/v1/quizzes/{last_id}/attempts", headers=headers,
-                                     json={"answers": last_right}).status_code  # fmt: skip
+            return local_client.post(
+                f"/api/v1/quizzes/{last_id}/attempts", headers=headers, json={"answers": last_right}
+            ).status_code
 
         with ThreadPoolExecutor(THREADS) as pool:
             statuses = list(pool.map(finish, range(THREADS)))

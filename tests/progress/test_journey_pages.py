@@ -13,11 +13,18 @@ from learning.quizzes.models import Quiz
 from tests.conftest import csrf_from, post_form
 
 REGISTRATION = {
-    "email": "Somchai.K@Marine.go.th", "password": "a long passphrase for the port", "confirm": "a long passphrase for the port",
-    "full_name": "สมชาย ใจดี", "country": "TH", "organisation": "Marine Department",
-    "organisation_type": "maritime_administration", "job_title": "Port State Control Officer", "language": "th",
-    "timezone": "Asia/Bangkok", "consent_share_progress": "y",
-}  # fmt: skip
+    "email": "Somchai.K@Marine.go.th",
+    "password": "a long passphrase for the port",
+    "confirm": "a long passphrase for the port",
+    "full_name": "สมชาย ใจดี",
+    "country": "TH",
+    "organisation": "Marine Department",
+    "organisation_type": "maritime_administration",
+    "job_title": "Port State Control Officer",
+    "language": "th",
+    "timezone": "Asia/Bangkok",
+    "consent_share_progress": "y",
+}
 
 
 def answer_all(client: FlaskClient, quiz: Quiz, right: bool = True) -> str:
@@ -54,11 +61,19 @@ def test_official_takes_a_course_end_to_end(client: FlaskClient) -> None:
     assert 'href="#ref-S18"' in html and 'id="ref-S18"' in html
     assert 'rel="next"' in html and 'rel="prev"' not in html
 
-    response = post_form(client, "/courses/harbour-basics/lessons/first-a", {},
-                         "/courses/harbour-basics/lessons/first-a/complete")
+    response = post_form(
+        client,
+        "/courses/harbour-basics/lessons/first-a",
+        {},
+        "/courses/harbour-basics/lessons/first-a/complete",
+    )
     assert response.headers["Location"].endswith("/lessons/first-b")
-    response = post_form(client, "/courses/harbour-basics/lessons/first-b", {},
-                         "/courses/harbour-basics/lessons/first-b/complete")
+    response = post_form(
+        client,
+        "/courses/harbour-basics/lessons/first-b",
+        {},
+        "/courses/harbour-basics/lessons/first-b/complete",
+    )
     quiz_url = response.headers["Location"]
     assert re.search(r"/quizzes/\d+$", quiz_url)
     quiz = db.session.get(Quiz, int(quiz_url.rsplit("/", 1)[1]))
@@ -67,7 +82,9 @@ def test_official_takes_a_course_end_to_end(client: FlaskClient) -> None:
     # a wrong attempt first: feedback with explanations, not passed
     result_url = answer_all(client, quiz, right=False)
     result = client.get(result_url).get_data(as_text=True)
-    assert "Not passed yet" in result and "The right date is right." in result and "(correct answer)" in result
+    assert (
+        "Not passed yet" in result and "The right date is right." in result and "(correct answer)" in result
+    )
     result_url = answer_all(client, quiz, right=True)
     result = client.get(result_url).get_data(as_text=True)
     assert "You passed this quiz." in result and "100%" in result
@@ -85,7 +102,9 @@ def test_official_takes_a_course_end_to_end(client: FlaskClient) -> None:
     assert "50%" in dashboard and "Continue: Second lesson A" in dashboard
 
 
-def test_a_quiz_with_unanswered_questions_is_shown_again(client: FlaskClient, create_user, login, enrol) -> None:
+def test_a_quiz_with_unanswered_questions_is_shown_again(
+    client: FlaskClient, create_user, login, enrol
+) -> None:
     user = create_user()
     enrol(user)
     login(client, user)

@@ -69,8 +69,9 @@ def statements_for(client: FlaskClient, path: str) -> int:
     return len(statements)
 
 
-def test_course_page_and_dashboard_do_not_grow_with_the_course(tmp_path: Path, client: FlaskClient, create_user,
-                                                                login) -> None:  # fmt: skip
+def test_course_page_and_dashboard_do_not_grow_with_the_course(
+    tmp_path: Path, client: FlaskClient, create_user, login
+) -> None:
     write_course(tmp_path, "small-course", modules=2, lessons=2)
     write_course(tmp_path, "large-course", modules=8, lessons=6)
     courses, problems = read_content(tmp_path)
@@ -97,7 +98,9 @@ def test_course_page_and_dashboard_do_not_grow_with_the_course(tmp_path: Path, c
     assert cold["small-course"] == cold["large-course"], cold
 
     one = statements_for(client, "/dashboard")
-    lesson_pages = [statements_for(client, f"/courses/{slug}/lessons/{slug}-m1-l1")
-                    for slug in ("small-course", "large-course")]  # fmt: skip
+    lesson_pages = [
+        statements_for(client, f"/courses/{slug}/lessons/{slug}-m1-l1")
+        for slug in ("small-course", "large-course")
+    ]
     assert lesson_pages[0] == lesson_pages[1] <= 5, lesson_pages
     assert one <= 4, one
