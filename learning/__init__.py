@@ -79,15 +79,22 @@ def _import_models() -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    # authoring's modules attach their routes (and its API routes) to the blueprints when imported
+    import learning.authoring.bundle_views
+    import learning.authoring.courses
+    import learning.authoring.drafts
+    import learning.authoring.insight
+    import learning.authoring.quiz_editor  # noqa: F401
     from learning.api import bp as api_bp
     from learning.auth.views import bp as auth_bp
+    from learning.authoring.blueprint import bp as authoring_bp
     from learning.catalog.views import bp as catalog_bp
     from learning.extensions import csrf
     from learning.health import bp as health_bp
     from learning.progress.views import bp as progress_bp
     from learning.quizzes.views import bp as quizzes_bp
 
-    for blueprint in (health_bp, auth_bp, catalog_bp, progress_bp, quizzes_bp, api_bp):
+    for blueprint in (health_bp, auth_bp, catalog_bp, progress_bp, quizzes_bp, authoring_bp, api_bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api_bp)  # the API takes bearer tokens only, never cookies
 
