@@ -130,6 +130,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
 
     with separate_database(tmp_path_factory.mktemp("db")) as url:
         app = create_app(app_config(url, MAIL_FILE_PATH=str(tmp_path_factory.mktemp("mail"))))
+        app.test_client_class = Browser
         with app.app_context():
             db.create_all()
             courses, problems = read_content(FIXTURE_CONTENT)
@@ -197,7 +198,6 @@ def _transaction(request: pytest.FixtureRequest) -> Iterator[None]:
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     """A browser on HTTPS, so that it sends the Secure session cookie back as a real one would."""
-    app.test_client_class = Browser
     test_client = app.test_client()
     test_client.environ_base["wsgi.url_scheme"] = "https"
     return test_client
