@@ -44,6 +44,8 @@ def defaults(instance_path: str) -> dict[str, Any]:
             "task_always_eager": False,
         },
         "REDIS_VISIBILITY_TIMEOUT": 2 * 3600,
+        # the queue tasks go to and the worker reads: installations sharing one broker use their own
+        "CELERY_DEFAULT_QUEUE": "celery",
         # Mail: "file" writes each message to MAIL_FILE_PATH; "smtp" sends through MAIL_SERVER.
         "MAIL_BACKEND": "file",
         "MAIL_FILE_PATH": str(instance / "mail"),
@@ -118,6 +120,7 @@ def from_environment(environ: os._Environ[str] | dict[str, str] | None = None) -
         "CERTIFICATE_SIGNING_KEY": "CERTIFICATE_SIGNING_KEY",
         "CERTIFICATE_RETIRED_KEYS": "CERTIFICATE_RETIRED_KEYS",
         "CERTIFICATE_ISSUER_NAME": "CERTIFICATE_ISSUER_NAME",
+        "CELERY_DEFAULT_QUEUE": "CELERY_DEFAULT_QUEUE",
     }
     for name, key in simple.items():
         if env.get(name):
@@ -169,6 +172,7 @@ def finalise(config: dict[str, Any], instance_path: str) -> None:
             **celery.get("broker_transport_options", {}),
             "visibility_timeout": config["REDIS_VISIBILITY_TIMEOUT"],
         }
+    celery["task_default_queue"] = config["CELERY_DEFAULT_QUEUE"]
     celery["beat_schedule"] = {
         **celery.get("beat_schedule", {}),
         "certificates-sweep": {

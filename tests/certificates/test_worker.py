@@ -26,7 +26,7 @@ from tests.conftest import queued_celery
 from tests.fixtures.completion import enrol_and_complete, make_learner
 from tests.fixtures.databases import committed_app
 from tests.fixtures.smtp import Inbox, _free_port
-from tests.fixtures.worker import broker_url, celery_worker, empty_broker, wait_for
+from tests.fixtures.worker import broker_url, celery_worker, new_queue, wait_for
 
 pytestmark = pytest.mark.no_rollback
 
@@ -60,6 +60,7 @@ def app_on(tmp_path: Path, broker: str, smtp_port: int) -> Iterator[Flask]:
     with committed_app(
         tmp_path,
         CELERY={**queued_celery(), "broker_url": broker},
+        CELERY_DEFAULT_QUEUE=new_queue(),
         MAIL_BACKEND="smtp",
         MAIL_SERVER="127.0.0.1",
         MAIL_PORT=smtp_port,
@@ -117,8 +118,6 @@ def test_a_real_worker_issues_certificates_end_to_end(
 ) -> None:
     inbox, port = gate
     broker = f"sqla+sqlite:///{tmp_path / 'broker.db'}" if transport == "embedded" else broker_url()
-    if transport == "broker":
-        empty_broker(broker)
     with app_on(tmp_path, broker, port) as app, celery_worker(app, broker, tmp_path) as worker:
         complete(app, 5)
         wait_for(lambda: tally(app)["emailed"] == 5, 90, "5 certificates e-mailed")
@@ -137,7 +136,6 @@ def test_sigkill_in_the_middle_of_a_batch_issues_everything_exactly_once(
     inbox, port = gate
     inbox.accepting = False  # e-mails wait (451, retried) while the worker is being killed
     broker = broker_url()
-    empty_broker(broker)
     with app_on(tmp_path, broker, port) as app, celery_worker(app, broker, tmp_path) as worker:
         complete(app, learners)
         at_pool_kill = wait_for(lambda: (t := tally(app))["issued"] >= 15 and t, 90, "15 certificates", 0.02)
