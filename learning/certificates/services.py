@@ -185,10 +185,6 @@ def missing_issues(limit: int = 500) -> list[int]:
 # --- the PDF --------------------------------------------------------------------------------------------
 
 
-def pdf_key(certificate: Certificate) -> str:
-    return f"certificates/{certificate.serial.lower()}.pdf"
-
-
 def content_of(certificate: Certificate) -> CertificateContent:
     return CertificateContent(
         holder_name=certificate.holder_name,
@@ -203,37 +199,46 @@ def content_of(certificate: Certificate) -> CertificateContent:
     )
 
 
-def store_pdf(certificate: Certificate) -> bytes:
-    """Render the certificate and keep the file; idempotent (the key is the serial)."""
-    rendered = render_certificate(content_of(certificate))
+def render_and_store(certificate_id: int, serial: str, content: CertificateContent) -> bytes:
+    """Render a certificate, keep the file and record its key and digest (one UPDATE, no reload);
+    idempotent: the key is the serial."""
+    rendered = render_certificate(content)
     if rendered.missing:
         logger.error(
             "certificate %s: no bundled font has %s; add a font for that script",
-            certificate.serial,
+            serial,
             ", ".join(f"U+{ord(ch[0]):04X}" for ch in rendered.missing),
         )
-    key = pdf_key(certificate)
+    key = f"certificates/{serial.lower()}.pdf"
     storage().save(key, rendered.data)
-    certificate.pdf_key = key
-    certificate.pdf_sha256 = hashlib.sha256(rendered.data).hexdigest()
-    db.session.flush()
+    db.session.execute(
+        update(Certificate)
+        .where(Certificate.id == certificate_id)
+        .values(pdf_key=key, pdf_sha256=hashlib.sha256(rendered.data).hexdigest())
+    )
     return rendered.data
 
 
-def ensure_pdf(certificate: Certificate) -> None:
-    """Render the PDF unless it is already stored (a retried task does not render twice)."""
-    if certificate.pdf_key is None or not storage().exists(certificate.pdf_key):
-        store_pdf(certificate)
+def needs_pdf(certificate: Certificate) -> bool:
+    """Whether the PDF is still to be made (a retried task does not render twice)."""
+    return certificate.pdf_key is None or not storage().exists(certificate.pdf_key)
 
 
 def pdf_bytes(certificate: Certificate) -> bytes:
-    """The stored PDF; rendered again from the row if the file was lost (the row holds all it says)."""
+    """The stored PDF; rendered again from the row if the file was lost or damaged (the row holds all
+    the certificate says, and the digest of the file)."""
     if certificate.pdf_key:
         try:
-            return storage().load(certificate.pdf_key)
+            data = storage().load(certificate.pdf_key)
         except FileNotFoundError:
             logger.warning("certificate %s: stored PDF missing, rendering it again", certificate.serial)
-    return store_pdf(certificate)
+        else:
+            if hashlib.sha256(data).hexdigest() == certificate.pdf_sha256:
+                return data
+            logger.warning("certificate %s: stored PDF damaged, rendering it again", certificate.serial)
+    data = render_and_store(certificate.id, certificate.serial, content_of(certificate))
+    db.session.refresh(certificate)
+    return data
 
 
 # --- the e-mail -----------------------------------------------------------------------------------------

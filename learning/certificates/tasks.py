@@ -13,7 +13,9 @@ import smtplib
 from celery import Task, shared_task
 from flask import current_app, render_template
 from flask_babel import gettext as _
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import joinedload
 
 from learning import throttle
 from learning.certificates import services
@@ -39,12 +41,17 @@ def issue_certificate(self: Task, enrolment_id: int) -> None:
     """Issue the certificate of a completed enrolment, store its PDF, then queue its e-mail."""
     try:
         certificate = services.issue_for_enrolment(enrolment_id)
-        db.session.commit()
         if certificate is None:
+            db.session.commit()
             return
-        services.ensure_pdf(certificate)
-        certificate_id, unannounced = certificate.id, certificate.email_sent_at is None
+        # What the rest needs, read before the commit expires the row: no reloading afterwards.
+        certificate_id, serial = certificate.id, certificate.serial
+        unannounced = certificate.email_sent_at is None
+        content = services.content_of(certificate) if services.needs_pdf(certificate) else None
         db.session.commit()
+        if content is not None:  # rendered outside the short issuing transaction
+            services.render_and_store(certificate_id, serial, content)
+            db.session.commit()
     except TEMPORARY_DB as exc:
         db.session.rollback()
         logger.warning("issuing for enrolment %s failed, retrying: %s", enrolment_id, exc)
@@ -87,8 +94,9 @@ def send_certificate_email(self: Task, certificate_id: int) -> None:
     db.session.commit()
     if not claimed:
         return
-    certificate = db.session.get(Certificate, certificate_id)
-    assert certificate is not None
+    certificate = db.session.scalars(
+        select(Certificate).where(Certificate.id == certificate_id).options(joinedload(Certificate.user))
+    ).one()
     try:
         send_messages([certificate_message(certificate)])  # type: ignore[list-item]
     except PermanentMailError:

@@ -106,12 +106,18 @@ def test_nothing_is_issued_for_an_unfinished_or_unknown_enrolment(
     assert certificates_of(enrolment.user_id) == []
 
 
-def test_a_lost_pdf_is_rendered_again_identically(app: Flask, completed: Callable[..., Enrolment]) -> None:
+def test_a_lost_or_damaged_pdf_is_rendered_again_identically(
+    app: Flask, completed: Callable[..., Enrolment]
+) -> None:
     [certificate] = certificates_of(completed().user_id)
+    digest = certificate.pdf_sha256
     storage().delete(certificate.pdf_key)
     data = services.pdf_bytes(certificate)
-    assert hashlib.sha256(data).hexdigest() == certificate.pdf_sha256
+    assert hashlib.sha256(data).hexdigest() == digest == certificate.pdf_sha256
     assert storage().exists(certificate.pdf_key)
+    storage().save(certificate.pdf_key, data[:1000])  # cut short
+    assert services.pdf_bytes(certificate) == data
+    assert storage().load(certificate.pdf_key) == data
 
 
 def test_storage_keys_stay_inside_the_folder(tmp_path) -> None:  # noqa: ANN001
