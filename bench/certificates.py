@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import secrets
 import tempfile
 import time
@@ -194,6 +195,11 @@ def main(argv: list[str] | None = None) -> int:
     baseline = (before + after) / 2
     issued_rate, full_rate = args.count / rendered_at, args.count / emailed_at
     print(f"bare renderer (after):  {after:.1f} certificates/s")
+    load = os.getloadavg()
+    print(
+        f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {os.cpu_count()} cores "
+        "(other work on the machine skews every figure)"
+    )
     print(f"published {args.count} tasks in {published:.2f} s")
     print(f"worker, issued and rendered:          {issued_rate:.1f} certificates/s ({rendered_at:.1f} s)")
     print(f"worker, issued, rendered and e-mailed: {full_rate:.1f} certificates/s ({emailed_at:.1f} s), "

@@ -25,10 +25,15 @@ class Storage(Protocol):
 
 
 class LocalStorage:
-    """Files in a folder; writes are atomic (a reader sees the old file or the new one, never half)."""
+    """Files in a folder; writes are atomic (a reader sees the old file or the new one, never half).
 
-    def __init__(self, root: str | Path) -> None:
+    ``durable`` waits for the disk (fsync) before the rename; callers that can tell a damaged file
+    (certificates keep each PDF's digest and render it again) may skip that wait.
+    """
+
+    def __init__(self, root: str | Path, durable: bool = True) -> None:
         self.root = Path(root)
+        self.durable = durable
 
     def path(self, key: str) -> Path:
         if not KEY.match(key) or ".." in key:
@@ -42,8 +47,9 @@ class LocalStorage:
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
+                if self.durable:
+                    handle.flush()
+                    os.fsync(handle.fileno())
             os.replace(temporary, target)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
@@ -60,6 +66,6 @@ class LocalStorage:
         self.path(key).unlink(missing_ok=True)
 
 
-def storage() -> Storage:
+def storage(durable: bool = True) -> Storage:
     """The application's storage."""
-    return LocalStorage(current_app.config["STORAGE_PATH"])
+    return LocalStorage(current_app.config["STORAGE_PATH"], durable)

@@ -117,15 +117,12 @@ def _insert(
         .on_conflict_do_nothing(
             index_elements=[Certificate.user_id, Certificate.course_version_id], index_where=text(CURRENT)
         )
-        .returning(Certificate.id)
+        .returning(Certificate)
     )
-    new_id = db.session.execute(stmt).scalar_one_or_none()
-    if new_id is None:
+    certificate = db.session.scalars(stmt).one_or_none()
+    if certificate is None:
         return None
-    certificate = db.session.get(Certificate, new_id)
-    assert certificate is not None
-    course = db.session.get(Course, version.course_id)
-    assert course is not None
+    course = version.course
     certificate.credential, certificate.key_id = credential.signed_credential(
         _facts(certificate, course, version)
     )
@@ -138,16 +135,25 @@ def issue_for_enrolment(enrolment_id: int) -> Certificate | None:
 
     Returns None when there is nothing to certify (no such enrolment, or not completed).
     """
-    enrolment = db.session.get(Enrolment, enrolment_id)
-    if enrolment is None or enrolment.completed_at is None or enrolment.completed_version_id is None:
+    row = db.session.execute(
+        select(Enrolment, User, CourseVersion, Course, Certificate)
+        .join(User, User.id == Enrolment.user_id)
+        .join(CourseVersion, CourseVersion.id == Enrolment.completed_version_id)
+        .join(Course, Course.id == CourseVersion.course_id)
+        .outerjoin(
+            Certificate,
+            (Certificate.user_id == Enrolment.user_id)
+            & (Certificate.course_version_id == Enrolment.completed_version_id)
+            & (Certificate.status != "superseded"),
+        )
+        .where(Enrolment.id == enrolment_id, Enrolment.completed_at.is_not(None))
+    ).one_or_none()  # everything issuing needs, and the state check, in one query
+    if row is None:
         return None
-    existing = current_certificate(enrolment.user_id, enrolment.completed_version_id)
+    enrolment, user, version, _course, existing = row
     if existing is not None:
         return existing
-    version = db.session.get(CourseVersion, enrolment.completed_version_id)
-    user = db.session.get(User, enrolment.user_id)
-    assert version is not None
-    assert user is not None
+    assert enrolment.completed_at is not None
     certificate = _insert(user, enrolment.id, version, enrolment.completed_at)
     if certificate is None:  # another worker issued it between our check and our insert
         return current_certificate(enrolment.user_id, enrolment.completed_version_id)
@@ -210,7 +216,7 @@ def render_and_store(certificate_id: int, serial: str, content: CertificateConte
             ", ".join(f"U+{ord(ch[0]):04X}" for ch in rendered.missing),
         )
     key = f"certificates/{serial.lower()}.pdf"
-    storage().save(key, rendered.data)
+    storage(durable=False).save(key, rendered.data)  # pdf_bytes checks the digest and renders again
     db.session.execute(
         update(Certificate)
         .where(Certificate.id == certificate_id)
