@@ -71,14 +71,33 @@ def render_range(numbers: range) -> int:
     return len(numbers)
 
 
-def bare_renderer(count: int, processes: int) -> float:
-    """Certificates per second of the renderer alone, in ``processes`` forked processes."""
+def render_cpu(numbers: range) -> float:
+    """CPU seconds this process spends rendering ``numbers``."""
+    started = time.process_time()
+    render_range(numbers)
+    return time.process_time() - started
+
+
+def bare_renderer(count: int, processes: int) -> tuple[float, float]:
+    """Certificates per second of the renderer alone in ``processes`` forked processes, and its CPU
+    milliseconds per certificate."""
     render_range(range(len(NAMES)))  # load every font in this process first, as a warm worker has
     chunks = [range(start, count, processes) for start in range(processes)]
     started = time.perf_counter()
     with ProcessPoolExecutor(processes) as pool:
-        done = sum(pool.map(render_range, chunks))
-    return done / (time.perf_counter() - started)
+        cpu = sum(pool.map(render_cpu, chunks))
+    return count / (time.perf_counter() - started), 1000 * cpu / count
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU seconds used so far by a process and its live children (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    pids = [pid, *(int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split())]
+    total = 0
+    for each in pids:
+        fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / tick
 
 
 def add_completions(app: Flask, count: int) -> list[int]:
@@ -165,8 +184,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"database {url.split('@')[-1]}, broker {args.broker}, {args.count} certificates, "
           f"{args.concurrency} processes", flush=True)  # fmt: skip
     migrate_and_load_content(app)
-    before = bare_renderer(args.count, args.concurrency)
-    print(f"bare renderer (before): {before:.1f} certificates/s", flush=True)
+    before, cpu_before = bare_renderer(args.count, args.concurrency)
+    print(f"bare renderer (before): {before:.1f} certificates/s, {cpu_before:.1f} ms CPU each", flush=True)
 
     enrolment_ids = add_completions(app, args.count)
     env = worker_environment(app, args.broker, ACADEMY_ENV="production", SECRET_KEY=secret,
@@ -178,6 +197,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         from learning.certificates.tasks import issue_certificate
 
+        assert worker.process is not None
+        cpu_started = tree_cpu(worker.process.pid)
         with app.app_context():
             started = time.perf_counter()
             for enrolment_id in enrolment_ids:
@@ -187,14 +208,15 @@ def main(argv: list[str] | None = None) -> int:
         rendered_at = time.perf_counter() - started
         wait_for(lambda: progress_of(app)[1] == args.count, 3600, "every e-mail sent", 0.05)
         emailed_at = time.perf_counter() - started
+        worker_cpu = 1000 * (tree_cpu(worker.process.pid) - cpu_started) / args.count
     finally:
         worker.stop()
         app.extensions["celery"].close()
-    after = bare_renderer(args.count, args.concurrency)
+    after, cpu_after = bare_renderer(args.count, args.concurrency)
     smtp.stop()
     baseline = (before + after) / 2
     issued_rate, full_rate = args.count / rendered_at, args.count / emailed_at
-    print(f"bare renderer (after):  {after:.1f} certificates/s")
+    print(f"bare renderer (after):  {after:.1f} certificates/s, {cpu_after:.1f} ms CPU each")
     load = os.getloadavg()
     print(
         f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {os.cpu_count()} cores "
@@ -206,6 +228,10 @@ def main(argv: list[str] | None = None) -> int:
           f"{inbox.received} e-mails received")  # fmt: skip
     print(f"ratio to the bare renderer ({baseline:.1f}/s): {full_rate / baseline:.2f} with the e-mail, "
           f"{issued_rate / baseline:.2f} to the rendered PDF (target 0.7)")  # fmt: skip
+    render_ms = (cpu_before + cpu_after) / 2
+    print(f"CPU per certificate: worker processes {worker_cpu:.1f} ms (both tasks; database, broker and "
+          f"mail server not counted), renderer {render_ms:.1f} ms: "
+          f"ratio {render_ms / worker_cpu:.2f}")  # fmt: skip
     return 0
 
 
