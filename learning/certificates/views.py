@@ -52,12 +52,10 @@ def verify(code: str) -> Response:
     return private(Response(page, mimetype="text/html"))
 
 
-def json_document(document: dict[str, Any], filename: str | None = None, max_age: int = 300) -> Response:
+def json_document(document: dict[str, Any], max_age: int) -> Response:
     response = Response(json.dumps(document, ensure_ascii=False, indent=2), mimetype="application/json")
     response.headers["Cache-Control"] = f"public, max-age={max_age}"
     response.headers["Access-Control-Allow-Origin"] = "*"  # verifiers run in other sites' pages
-    if filename:
-        response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
 
