@@ -17,7 +17,7 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import or_, select, text, update
+from sqlalchemy import select, text, update
 
 from learning.auth.models import User
 from learning.catalog.models import Course, CourseVersion
@@ -63,7 +63,7 @@ def current_certificate(user_id: int, version_id: int) -> Certificate | None:
     )
 
 
-def _event(
+def record_event(
     certificate: Certificate, kind: str, actor: User | None = None, reason: str | None = None, **details: Any
 ) -> None:
     db.session.add(
@@ -157,7 +157,7 @@ def issue_for_enrolment(enrolment_id: int) -> Certificate | None:
     certificate = _insert(user, enrolment.id, version, enrolment.completed_at)
     if certificate is None:  # another worker issued it between our check and our insert
         return current_certificate(enrolment.user_id, enrolment.completed_version_id)
-    _event(certificate, "issued", serial=certificate.serial)
+    record_event(certificate, "issued", serial=certificate.serial)
     logger.info("issued certificate %s for enrolment %s", certificate.serial, enrolment_id)
     return certificate
 
@@ -247,69 +247,6 @@ def pdf_bytes(certificate: Certificate) -> bytes:
     return data
 
 
-# --- the e-mail -----------------------------------------------------------------------------------------
-
-
-def claim_email(certificate_id: int) -> bool:
-    """Claim the right to send this certificate's e-mail; a claim older than the lease is taken over
-    (its worker died before the server accepted the message)."""
-    now = utcnow()
-    stale = now - current_app.config["CERTIFICATE_EMAIL_LEASE"]
-    claimed = db.session.execute(
-        update(Certificate)
-        .where(
-            Certificate.id == certificate_id,
-            Certificate.email_sent_at.is_(None),
-            Certificate.email_failed_at.is_(None),
-            or_(Certificate.email_claimed_at.is_(None), Certificate.email_claimed_at < stale),
-        )
-        .values(email_claimed_at=now)
-        .returning(Certificate.id)
-    ).scalar_one_or_none()
-    return claimed is not None
-
-
-def release_email(certificate_id: int) -> None:
-    """Give the claim back after a temporary failure, so that a retry may send."""
-    db.session.execute(
-        update(Certificate)
-        .where(Certificate.id == certificate_id, Certificate.email_sent_at.is_(None))
-        .values(email_claimed_at=None)
-    )
-
-
-def record_email(certificate_id: int, sent: bool) -> None:
-    certificate = db.session.get(Certificate, certificate_id)
-    assert certificate is not None
-    if sent:
-        certificate.email_sent_at = utcnow()
-        _event(certificate, "emailed", to=certificate.user.email)
-    else:
-        certificate.email_failed_at = utcnow()
-    db.session.flush()
-
-
-def emails_due(limit: int = 500) -> list[int]:
-    """Certificates whose e-mail was never sent and is not being sent (a lost task or a dead worker)."""
-    now = utcnow()
-    stale = now - current_app.config["CERTIFICATE_EMAIL_LEASE"]
-    return list(
-        db.session.scalars(
-            select(Certificate.id)
-            .where(
-                Certificate.email_sent_at.is_(None),
-                Certificate.email_failed_at.is_(None),
-                Certificate.pdf_key.is_not(None),
-                Certificate.status == "valid",
-                or_(Certificate.email_claimed_at.is_(None), Certificate.email_claimed_at < stale),
-                Certificate.issued_at < stale,
-            )
-            .order_by(Certificate.id)
-            .limit(limit)
-        )
-    )
-
-
 # --- revocation and reissue -----------------------------------------------------------------------------
 
 
@@ -345,7 +282,7 @@ def revoke(certificate: Certificate, actor: User, reason: str) -> Certificate:
     certificate.status = "revoked"
     certificate.revoked_at = utcnow()
     certificate.revocation_reason = reason
-    _event(certificate, "revoked", actor, reason)
+    record_event(certificate, "revoked", actor, reason)
     db.session.flush()
     return certificate
 
@@ -377,7 +314,7 @@ def reissue(certificate: Certificate, actor: User, reason: str) -> Certificate:
             "conflict", _("The certificate was reissued at the same moment; reload the page.")
         )
     certificate.superseded_by_id = replacement.id
-    _event(
+    record_event(
         certificate,
         "superseded",
         actor,
@@ -385,7 +322,7 @@ def reissue(certificate: Certificate, actor: User, reason: str) -> Certificate:
         old_name=certificate.holder_name,
         replaced_by=replacement.serial,
     )
-    _event(
+    record_event(
         replacement, "reissued", actor, reason, new_name=replacement.holder_name, replaces=certificate.serial
     )
     db.session.flush()

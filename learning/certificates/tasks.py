@@ -11,17 +11,16 @@ import random
 import smtplib
 
 from celery import Task, shared_task
-from flask import current_app, render_template
-from flask_babel import gettext as _
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import joinedload
 
 from learning import throttle
-from learning.certificates import services
+from learning.certificates import emails, services
 from learning.certificates.models import Certificate
 from learning.extensions import db
-from learning.mail import PermanentMailError, build_message, send_messages
+from learning.mail import PermanentMailError, send_messages
 
 logger = logging.getLogger(__name__)
 
@@ -60,37 +59,10 @@ def issue_certificate(self: Task, enrolment_id: int) -> None:
         send_certificate_email.delay(certificate_id)
 
 
-def certificate_message(certificate: Certificate) -> object:
-    user = certificate.user
-    base = current_app.config["BASE_URL"].rstrip("/")
-    context = {
-        "certificate": certificate,
-        "user": user,
-        "dashboard_url": f"{base}/dashboard",
-        "verify_url": f"{base}/verify/{certificate.code}",
-    }
-    message = build_message(
-        user.email,
-        _("Your certificate: %(course)s", course=certificate.course_title),
-        render_template("certificates/email/issued.txt", **context),
-        render_template("certificates/email/issued.html", **context),
-    )
-    # One Message-ID per certificate, so that mail systems can recognise a repeat.
-    del message["Message-ID"]
-    message["Message-ID"] = f"<certificate-{certificate.serial.lower()}@smart-port-academy>"
-    message.add_attachment(
-        services.pdf_bytes(certificate),
-        maintype="application",
-        subtype="pdf",
-        filename=f"certificate-{certificate.serial}.pdf",
-    )
-    return message
-
-
 @shared_task(bind=True, **RELIABLE)
 def send_certificate_email(self: Task, certificate_id: int) -> None:
     """Send the e-mail announcing a certificate, at most once: claimed in the database first."""
-    claimed = services.claim_email(certificate_id)
+    claimed = emails.claim_email(certificate_id)
     db.session.commit()
     if not claimed:
         return
@@ -98,18 +70,18 @@ def send_certificate_email(self: Task, certificate_id: int) -> None:
         select(Certificate).where(Certificate.id == certificate_id).options(joinedload(Certificate.user))
     ).one()
     try:
-        send_messages([certificate_message(certificate)])  # type: ignore[list-item]
+        send_messages([emails.message_for(certificate)])
     except PermanentMailError:
         logger.exception("certificate %s: the mail server refused the e-mail for good", certificate.serial)
-        services.record_email(certificate_id, sent=False)
+        emails.record_email(certificate_id, sent=False)
         db.session.commit()
         return
     except TEMPORARY_MAIL as exc:
         db.session.rollback()
-        services.release_email(certificate_id)
+        emails.release_email(certificate_id)
         db.session.commit()
         raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from None
-    services.record_email(certificate_id, sent=True)
+    emails.record_email(certificate_id, sent=True)
     db.session.commit()
 
 
@@ -117,7 +89,7 @@ def send_certificate_email(self: Task, certificate_id: int) -> None:
 def sweep_certificates() -> None:
     """Queue what a lost task or a dead worker left undone: issues, and e-mails whose claim went stale."""
     missing = services.missing_issues()
-    due = services.emails_due()
+    due = emails.emails_due()
     throttle.purge()
     db.session.commit()
     for enrolment_id in missing:

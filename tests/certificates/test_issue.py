@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from learning import certificates
 from learning.auth.models import User
 from learning.catalog.models import CourseVersion
-from learning.certificates import credential, keys, services, tasks
+from learning.certificates import credential, emails, keys, services, tasks
 from learning.certificates.models import Certificate, CertificateEvent
 from learning.db import utcnow
 from learning.extensions import db
@@ -161,17 +161,17 @@ def test_a_claim_is_taken_over_only_when_stale(app: Flask, completed: Callable[.
         .where(Certificate.id == certificate.id)
         .values(email_sent_at=None, email_claimed_at=utcnow())
     )
-    assert not services.claim_email(certificate.id)  # another worker is sending it
-    assert services.emails_due() == []
+    assert not emails.claim_email(certificate.id)  # another worker is sending it
+    assert emails.emails_due() == []
     old = utcnow() - app.config["CERTIFICATE_EMAIL_LEASE"] - timedelta(seconds=1)
     db.session.execute(
         update(Certificate)
         .where(Certificate.id == certificate.id)
         .values(email_claimed_at=old, issued_at=old)
     )
-    assert services.emails_due() == [certificate.id]
-    assert services.claim_email(certificate.id)
-    assert not services.claim_email(certificate.id)
+    assert emails.emails_due() == [certificate.id]
+    assert emails.claim_email(certificate.id)
+    assert not emails.claim_email(certificate.id)
 
 
 class Refusing:
@@ -229,7 +229,7 @@ def test_a_permanent_refusal_is_recorded_and_not_retried(
     tasks.send_certificate_email.run(certificate.id)
     db.session.refresh(certificate)
     assert certificate.email_failed_at is not None and certificate.email_sent_at is None
-    assert certificate.id not in services.emails_due()
+    assert certificate.id not in emails.emails_due()
 
 
 def test_the_sweep_issues_what_a_lost_task_left(
