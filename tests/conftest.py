@@ -229,6 +229,10 @@ def _transaction(request: pytest.FixtureRequest) -> Iterator[None]:
         yield
         return
     app: Flask = request.getfixturevalue("app")
+    # Tasks find their Celery app through the current (and default) one, which the last create_app() set:
+    # make it this app's again, so that eager tasks use this app's settings (storage, mail).
+    app.extensions["celery"].set_current()
+    app.extensions["celery"].set_default()
     with app.app_context():
         connection = db.engine.connect()
         outer = connection.begin()
