@@ -73,8 +73,10 @@ def _import_models() -> None:
     # Every model module, so that metadata is complete for migrations and create_all.
     import learning.auth.models
     import learning.catalog.models
+    import learning.cohorts.models
     import learning.progress.models
-    import learning.quizzes.models  # noqa: F401
+    import learning.quizzes.models
+    import learning.reminders.models  # noqa: F401
 
 
 def register_blueprints(app: Flask) -> None:
@@ -85,10 +87,13 @@ def register_blueprints(app: Flask) -> None:
     from learning.health import bp as health_bp
     from learning.progress.views import bp as progress_bp
     from learning.quizzes.views import bp as quizzes_bp
+    from learning.reminders.views import bp as reminders_bp
+    from learning.reminders.views import unsubscribe
 
-    for blueprint in (health_bp, auth_bp, catalog_bp, progress_bp, quizzes_bp, api_bp):
+    for blueprint in (health_bp, auth_bp, catalog_bp, progress_bp, quizzes_bp, reminders_bp, api_bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api_bp)  # the API takes bearer tokens only, never cookies
+    csrf.exempt(unsubscribe)  # its signed token is the proof; mail programs post RFC 8058 without CSRF
 
 
 def register_errorhandlers(app: Flask) -> None:
@@ -100,9 +105,11 @@ def register_errorhandlers(app: Flask) -> None:
 def register_commands(app: Flask) -> None:
     from learning.auth.cli import users_cli
     from learning.content.cli import content_cli
+    from learning.reminders.cli import reminders_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(content_cli)
+    app.cli.add_command(reminders_cli)
 
 
 def register_security(app: Flask) -> None:
