@@ -73,7 +73,7 @@ def load(bundle_ids: list[int]) -> list[Email]:
             .join(Course, Course.id == Enrolment.course_id)
             .join(CourseVersion, CourseVersion.id == Course.current_version_id)
             .where(Enrolment.user_id.in_(user_ids))
-        ).tuples()
+        )
     }
     sendings = [s for b in bundles for s in b.sendings]
     cohort_ids = {int(_subject_id(s)) for s in sendings if s.rule == "deadline"}
@@ -94,7 +94,7 @@ def load(bundle_ids: list[int]) -> list[Email]:
                 select(Module.version_id, Module.slug, Module.title, Quiz.id)
                 .join(Quiz, Quiz.module_id == Module.id)
                 .where(tuple_(Module.version_id, Module.slug).in_(module_keys))
-            ).tuples()
+            )
         }
         if module_keys
         else {}
@@ -196,7 +196,7 @@ def message(email: Email) -> EmailMessage:
         "preferences": external_url("reminders.preferences"),
     }
     with force_locale(locale_for(user.language)):
-        return build_message(
+        email_message = build_message(
             user.email,
             _subject(email.items),
             render_template("reminders/email/bundle.txt", **context),
@@ -206,3 +206,7 @@ def message(email: Email) -> EmailMessage:
                 "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
             },
         )
+    # List-Unsubscribe must stay a plain <address>: folded to 78 columns, a long one would become an
+    # RFC 2047 encoded word, which mail programs do not decode there. RFC 5322 allows 998.
+    email_message.policy = email_message.policy.clone(max_line_length=998)
+    return email_message
