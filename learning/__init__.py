@@ -71,6 +71,7 @@ def _migrations_path() -> Any:
 
 def _import_models() -> None:
     # Every model module, so that metadata is complete for migrations and create_all.
+    import learning.audit.models
     import learning.auth.models
     import learning.catalog.models
     import learning.cohorts.models
@@ -80,8 +81,15 @@ def _import_models() -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    # authoring's modules attach their routes (and its API routes) to the blueprints when imported
+    import learning.authoring.bundle_views
+    import learning.authoring.courses
+    import learning.authoring.drafts
+    import learning.authoring.insight
+    import learning.authoring.quiz_editor  # noqa: F401
     from learning.api import bp as api_bp
     from learning.auth.views import bp as auth_bp
+    from learning.authoring.blueprint import bp as authoring_bp
     from learning.catalog.views import bp as catalog_bp
     from learning.extensions import csrf
     from learning.health import bp as health_bp
@@ -90,7 +98,16 @@ def register_blueprints(app: Flask) -> None:
     from learning.reminders.views import bp as reminders_bp
     from learning.reminders.views import unsubscribe
 
-    for blueprint in (health_bp, auth_bp, catalog_bp, progress_bp, quizzes_bp, reminders_bp, api_bp):
+    for blueprint in (
+        health_bp,
+        auth_bp,
+        catalog_bp,
+        progress_bp,
+        quizzes_bp,
+        authoring_bp,
+        reminders_bp,
+        api_bp,
+    ):
         app.register_blueprint(blueprint)
     csrf.exempt(api_bp)  # the API takes bearer tokens only, never cookies
     csrf.exempt(unsubscribe)  # its signed token is the proof; mail programs post RFC 8058 without CSRF

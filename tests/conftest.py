@@ -5,7 +5,6 @@ Set TEST_DATABASE_URL to run the whole suite on PostgreSQL instead of a SQLite f
 
 from __future__ import annotations
 
-import os
 import re
 import tempfile
 from collections.abc import Iterator
@@ -30,10 +29,6 @@ FIXTURE_CONTENT = Path(__file__).parent / "fixtures" / "content"
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-production-checks"
 
 
-def database_url(tmp: Path) -> str:
-    return os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp / 'test.db'}"
-
-
 def app_config(url: str, **overrides: Any) -> dict[str, Any]:
     """Settings for an app under test: eager Celery in-process, the fixture course, a fixed key."""
     celery = {
@@ -56,25 +51,24 @@ def app_config(url: str, **overrides: Any) -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
-    app = create_app(
-        app_config(
-            database_url(tmp_path_factory.mktemp("db")), MAIL_FILE_PATH=str(tmp_path_factory.mktemp("mail"))
-        )
-    )
-    with app.app_context():
-        db.drop_all()
-        db.create_all()
-        courses, problems = read_content(FIXTURE_CONTENT)
-        assert not problems, problems
-        for course in courses:
-            sync_course(course)
-        db.session.commit()
-        db.session.remove()
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.drop_all()
-        db.engine.dispose()
+    """The app under test, on a database of its own: a SQLite file, or with TEST_DATABASE_URL a new
+    PostgreSQL database on that server (so that parallel runs never share tables), dropped at the end."""
+    from tests.fixtures.databases import separate_database
+
+    with separate_database(tmp_path_factory.mktemp("db")) as url:
+        app = create_app(app_config(url, MAIL_FILE_PATH=str(tmp_path_factory.mktemp("mail"))))
+        with app.app_context():
+            db.create_all()
+            courses, problems = read_content(FIXTURE_CONTENT)
+            assert not problems, problems
+            for course in courses:
+                sync_course(course)
+            db.session.commit()
+            db.session.remove()
+        yield app
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
 
 
 class TestSession(scoped_session):  # type: ignore[type-arg]

@@ -61,6 +61,26 @@ def document() -> dict[str, Any]:
             operation["security"] = [{"bearer": []}]
         else:
             operation["security"] = []
+        if op.query:
+            operation.setdefault("parameters", []).extend(
+                {"name": name, "in": "query", "required": False, "schema": {"type": kind}}
+                for name, kind in op.query.items()
+            )
+        if op.multipart:
+            operation["requestBody"] = {
+                "required": True,
+                "content": {
+                    "multipart/form-data": {
+                        "schema": {
+                            "type": "object",
+                            "required": list(op.multipart),
+                            "properties": {
+                                name: {"type": "string", "format": "binary"} for name in op.multipart
+                            },
+                        }
+                    }
+                },
+            }
         if op.body is not None:
             operation["requestBody"] = {
                 "required": True,
@@ -74,6 +94,11 @@ def document() -> dict[str, Any]:
             operation["responses"][str(op.status)] = success
             if op.name == "put_enrolment":
                 operation["responses"]["201"] = {**success, "description": "Enrolled"}
+        elif op.response_media != "application/json":
+            operation["responses"][str(op.status)] = {
+                "description": "OK",
+                "content": {op.response_media: {"schema": {"type": "string", "format": "binary"}}},
+            }
         else:
             operation["responses"][str(op.status)] = {"description": "No content"}
         for status in sorted({*op.errors, 413, 500, *((401,) if op.auth else ())}):

@@ -48,6 +48,8 @@ class Operation:
     errors: tuple[int, ...]
     path_params: dict[str, str] = field(default_factory=dict)
     query: dict[str, str] = field(default_factory=dict)
+    response_media: str = "application/json"
+    multipart: tuple[str, ...] = ()
 
 
 OPERATIONS: list[Operation] = []
@@ -96,6 +98,8 @@ def api_route(
     auth: bool = True,
     errors: tuple[int, ...] = (),
     query: dict[str, str] | None = None,
+    response_media: str = "application/json",
+    multipart: tuple[str, ...] = (),
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register an API view; it receives ``body=`` when a body model is given and returns a model
     (or a (model, status) pair, or None for 204)."""
@@ -115,6 +119,8 @@ def api_route(
                 errors=errors,
                 path_params=params,
                 query=query or {},
+                response_media=response_media,
+                multipart=multipart,
             )
         )
 
@@ -124,6 +130,8 @@ def api_route(
                 authenticate_request()
             if body is not None:
                 kwargs["body"] = parse_body(body)
+            if multipart and request.mimetype != "multipart/form-data":
+                raise ApiError(415, "unsupported_media_type", "Send the body as multipart/form-data.")
             result = view(**kwargs)
             if result is None:
                 return Response(status=204)

@@ -300,3 +300,20 @@ class SyncResultOut(BaseModel):
 
 class SyncOut(BaseModel):
     results: list[SyncResultOut]
+
+
+# --- authoring ------------------------------------------------------------------------------------------
+
+
+class ProblemOut(BaseModel):
+    file: str
+    line: int
+    message: str
+
+
+class BundleReportOut(BaseModel):
+    ok: bool
+    course: str | None
+    created: bool
+    draft_version: int | None
+    problems: list[ProblemOut]

@@ -5,9 +5,11 @@ from __future__ import annotations
 import unicodedata
 import zoneinfo
 from functools import lru_cache
+from typing import Any
 
 import pycountry
 from flask_babel import lazy_gettext as _l
+from wtforms.fields.choices import SelectChoice
 
 from learning.auth.models import ORGANISATION_TYPES
 
@@ -109,3 +111,8 @@ def has_control_characters(value: str) -> bool:
         unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn") and ch not in "\u200c\u200d"
         for ch in value
     )
+
+
+def options(pairs: list[tuple[str, Any]]) -> list[SelectChoice]:
+    """WTForms select options from (value, label) pairs."""
+    return [SelectChoice(value, label) for value, label in pairs]

@@ -54,12 +54,12 @@ class ProfileFields(FlaskForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.country.choices = [("", _l("Choose a country"))] + choices.countries()
-        self.organisation_type.choices = [("", _l("Choose a type"))] + list(
-            choices.ORGANISATION_TYPE_LABELS.items()
+        self.country.choices = choices.options([("", _l("Choose a country")), *choices.countries()])
+        self.organisation_type.choices = choices.options(
+            [("", _l("Choose a type")), *choices.ORGANISATION_TYPE_LABELS.items()]
         )
-        self.language.choices = choices.languages()
-        self.timezone.choices = [(tz, tz) for tz in choices.timezones()]
+        self.language.choices = choices.options(choices.languages())
+        self.timezone.choices = choices.options([(tz, tz) for tz in choices.timezones()])
 
 
 class RegistrationForm(ProfileFields):

@@ -5,7 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from learning.db import UTCDateTime, utcnow
@@ -48,6 +59,15 @@ class CourseVersion(db.Model):  # type: ignore[name-defined]
         UniqueConstraint("course_id", "number"),
         CheckConstraint("number > 0", name="number_positive"),
         CheckConstraint("hours > 0", name="hours_positive"),
+        CheckConstraint("origin IN ('files', 'web', 'bundle')", name="origin"),
+        # at most one draft (unpublished version) per course
+        Index(
+            "uq_course_versions_one_draft",
+            "course_id",
+            unique=True,
+            sqlite_where=text("published_at IS NULL"),
+            postgresql_where=text("published_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -60,7 +80,11 @@ class CourseVersion(db.Model):  # type: ignore[name-defined]
     hours: Mapped[float] = mapped_column(Float)
     capstone: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     source_hash: Mapped[str] = mapped_column(String(64))
+    # The version's source in the content format ({path: text}): what is exported, and what a draft edits.
+    files: Mapped[dict[str, str]] = mapped_column(JSON, default=dict, server_default="{}")
+    origin: Mapped[str] = mapped_column(String(10), default="files", server_default="files")
     change_note: Mapped[str] = mapped_column(Text, default="", server_default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -71,6 +95,30 @@ class CourseVersion(db.Model):  # type: ignore[name-defined]
 
     def __repr__(self) -> str:
         return f"<CourseVersion {self.course_id} v{self.number}>"
+
+    # set by publishing: how many learners moved to this version (not a column)
+    moved_enrolments = 0
+
+    @property
+    def is_draft(self) -> bool:
+        return self.published_at is None
+
+
+class CourseMember(db.Model):  # type: ignore[name-defined]
+    """A trainer who may edit a course: its owners and co-authors (admins assign them)."""
+
+    __tablename__ = "course_members"
+    __table_args__ = (CheckConstraint("role IN ('owner', 'co_author')", name="role"),)
+
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    role: Mapped[str] = mapped_column(String(10))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<CourseMember course={self.course_id} user={self.user_id} {self.role}>"
 
 
 class Module(db.Model):  # type: ignore[name-defined]

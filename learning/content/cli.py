@@ -9,7 +9,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from learning.content.spec import read_content
-from learning.content.sync import sync_course
+from learning.content.sync import SyncConflict, sync_course
 from learning.extensions import db
 
 
@@ -42,8 +42,9 @@ def validate(path: str | None) -> None:
 
 @content_cli.command("sync")
 @click.argument("path", required=False, type=click.Path(file_okay=False))
+@click.option("--force", is_flag=True, help="Also replace courses last published from the browser.")
 @with_appcontext
-def sync(path: str | None) -> None:
+def sync(path: str | None, force: bool) -> None:
     """Load the material into the database, publishing a new version of each changed course."""
     courses, problems = read_content(_root(path))
     if problems:
@@ -52,6 +53,12 @@ def sync(path: str | None) -> None:
         raise click.ClickException(f"{len(problems)} problems: nothing was loaded.")
     for index, course in enumerate(courses, start=1):
         click.echo(f"[{index}/{len(courses)}] {course.slug} ...", nl=False)
-        result = sync_course(course)
+        try:
+            result = sync_course(course, force=force)
+        except SyncConflict as exc:
+            db.session.rollback()
+            click.echo(" skipped")
+            click.echo(str(exc), err=True)
+            continue
         db.session.commit()
         click.echo(f" {result}")

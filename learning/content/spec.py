@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,6 +90,7 @@ class CourseSpec:
     capstone: dict[str, Any] | None
     source_hash: str
     rules: dict[str, int] = field(default_factory=dict)
+    files: dict[str, str] = field(default_factory=dict)
 
     def lessons(self) -> Iterable[LessonSpec]:
         for module in self.modules:
@@ -190,22 +192,72 @@ COURSE_FIELDS = {
     "min_quiz_questions",
 }
 MODULE_FIELDS = {
-    "title", "summary", "objectives", "lessons", "case_studies", "reflection", "references",
+    "title",
+    "summary",
+    "objectives",
+    "lessons",
+    "case_studies",
+    "reflection",
+    "references",
     "min_quiz_questions",
-}  # fmt: skip
+}
 QUIZ_FIELDS = {"title", "pass_mark", "questions"}
 QUESTION_FIELDS = {"slug", "type", "text", "choices", "answer", "explanation", "source"}
 
 
-def folder_hash(folder: Path) -> str:
-    """Return a SHA-256 over the names and bytes of every file below ``folder``."""
+SOURCE_SUFFIXES = (".yaml", ".md")
+
+
+def course_files(folder: Path) -> dict[str, str]:
+    """The course's source files (YAML and Markdown) by path relative to the course folder.
+
+    They are kept with every version, so that a version can be exported exactly as it was loaded.
+    Files that are not UTF-8 are left out here; the readers report them.
+    """
+    files = {}
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in SOURCE_SUFFIXES):
+        if path.stat().st_size > MAX_YAML_BYTES:
+            continue
+        try:
+            files[path.relative_to(folder).as_posix()] = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            continue
+    return files
+
+
+def files_hash(files: dict[str, str]) -> str:
+    """Return a SHA-256 over the names and contents of a course's source files."""
     digest = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        digest.update(str(path.relative_to(folder)).encode())
+    for name in sorted(files):
+        digest.update(name.encode())
         digest.update(b"\0")
-        digest.update(path.read_bytes())
+        digest.update(files[name].encode())
         digest.update(b"\0")
     return digest.hexdigest()
+
+
+def write_files(files: dict[str, str], folder: Path) -> None:
+    """Write a course's source files into ``folder`` (refusing paths that would leave it)."""
+    root = folder.resolve()
+    for name, text in files.items():
+        target = (folder / name).resolve()
+        if not target.is_relative_to(root) or name.startswith("/"):
+            raise ValueError(f"unsafe path in course files: {name!r}")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+
+
+def read_course_files(slug: str, files: dict[str, str]) -> tuple[CourseSpec | None, list[Problem]]:
+    """Read a course held as a mapping of files, with the same checks as a folder on disk."""
+    problems: list[Problem] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / slug
+        folder.mkdir()
+        write_files(files, folder)
+        course = read_course(folder, problems)
+        if course is not None:
+            _check_course(folder, course, problems)
+    return course, sorted(set(problems))
 
 
 def read_course(folder: Path, problems: list[Problem]) -> CourseSpec | None:
@@ -252,6 +304,7 @@ def read_course(folder: Path, problems: list[Problem]) -> CourseSpec | None:
     summary = reader.text(data, "summary", max_length=300)
     description = reader.text(data, "description")
     language = reader.text(data, "language", max_length=16)
+    files = course_files(folder)
     return CourseSpec(
         slug=slug,
         title=title,
@@ -261,7 +314,8 @@ def read_course(folder: Path, problems: list[Problem]) -> CourseSpec | None:
         hours=float(hours),
         modules=modules,
         capstone=capstone,
-        source_hash=folder_hash(folder),
+        files=files,
+        source_hash=files_hash(files),
         rules=rules,
     )
 

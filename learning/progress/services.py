@@ -68,8 +68,7 @@ class Outline:
         return next(m for m in self.modules if lesson_slug in m.lesson_slugs)
 
 
-@lru_cache(maxsize=256)
-def _outline_cached(version_id: int) -> Outline:
+def _build_outline(version_id: int) -> Outline:
     modules = db.session.scalars(
         select(Module)
         .where(Module.version_id == version_id)
@@ -90,9 +89,13 @@ def _outline_cached(version_id: int) -> Outline:
     )
 
 
-def outline(version_id: int) -> Outline:
-    """Return the outline of a version (versions never change once built, so it is cached)."""
-    return _outline_cached(version_id)
+_outline_cached = lru_cache(maxsize=256)(_build_outline)
+
+
+def outline(version_id: int, fresh: bool = False) -> Outline:
+    """Return the outline of a version. Published versions never change, so theirs is cached;
+    a draft's (``fresh``) is read again each time."""
+    return _build_outline(version_id) if fresh else _outline_cached(version_id)
 
 
 def clear_outline_cache() -> None:
@@ -140,9 +143,9 @@ class CourseProgress:
         return None
 
 
-def progress_for(enrolment: Enrolment | None, version_id: int) -> CourseProgress:
+def progress_for(enrolment: Enrolment | None, version_id: int, fresh: bool = False) -> CourseProgress:
     """Read a learner's progress through a version in two queries."""
-    out = outline(version_id)
+    out = outline(version_id, fresh)
     if enrolment is None:
         states: dict[str, ModuleState] = {}
         done: dict[str, datetime] = {}

@@ -4,7 +4,7 @@ Cohorts with due dates and members; reminder opt-outs; each decided reminder und
 one reminder e-mail per learner and local date.
 
 Revision ID: e999f364bb11
-Revises: dcf5f999c13c
+Revises: 976d59aeb503
 Create Date: 2026-11-24 15:36:19.554590
 
 """
@@ -14,7 +14,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "e999f364bb11"
-down_revision = "dcf5f999c13c"
+down_revision = "976d59aeb503"
 branch_labels = None
 depends_on = None
 

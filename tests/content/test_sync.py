@@ -102,3 +102,25 @@ def test_completed_learners_keep_the_version_they_completed(tmp_path: Path, crea
     db.session.refresh(enrolment)
     assert enrolment.version_id == enrolment.completed_version_id == first_version
     assert db.session.scalar(select(func.count()).select_from(Enrolment)) == 1
+
+
+def test_files_do_not_silently_replace_a_version_published_from_the_browser(
+    tmp_path: Path, course: Course, runner: FlaskCliRunner
+) -> None:
+    course.current_version.origin = "web"
+    db.session.commit()
+    content = copy_fixture(tmp_path)
+    (content / "harbour-basics/first-steps/lessons/first-a.md").write_text(
+        "The lesson was changed on disk by an author [S18]."
+    )
+    result = runner.invoke(args=["content", "sync", str(content)])
+    assert result.exit_code == 0 and "skipped" in result.output and "--force" in result.output
+    assert db.session.scalar(select(func.count()).select_from(CourseVersion)) == 1
+    forced = runner.invoke(args=["content", "sync", "--force", str(content)])
+    assert "updated version 2" in forced.output
+
+
+def test_each_version_keeps_its_source_files(course: Course) -> None:
+    files = course.current_version.files
+    assert set(files) >= {"course.yaml", "first-steps/module.yaml", "first-steps/lessons/first-a.md"}
+    assert files["first-steps/lessons/first-a.md"].startswith("The first lesson A says")

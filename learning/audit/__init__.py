@@ -1,0 +1,1 @@
+"""The audit log: every change, publication, enrolment and review, readable by admins."""

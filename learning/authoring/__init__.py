@@ -1,0 +1,1 @@
+"""Authoring: trainers build, revise and publish courses in the browser; bundles in and out."""
