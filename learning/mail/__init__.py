@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from email.message import EmailMessage
+from email.policy import Policy, default
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Any
@@ -22,10 +23,15 @@ class PermanentMailError(Exception):
 
 
 def build_message(
-    to: str, subject: str, text: str, html: str | None = None, headers: dict[str, str] | None = None
+    to: str,
+    subject: str,
+    text: str,
+    html: str | None = None,
+    headers: dict[str, str] | None = None,
+    policy: Policy = default,
 ) -> EmailMessage:
     """Build a text (and HTML) message from the configured sender."""
-    message = EmailMessage()
+    message = EmailMessage(policy=policy)
     message["From"] = current_app.config["MAIL_DEFAULT_SENDER"]
     message["To"] = to
     message["Subject"] = subject

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
+from flask import Flask
 from sqlalchemy import select
 
 from learning.auth.models import User
@@ -56,6 +57,12 @@ def cohort(course: Course) -> Callable[..., Cohort]:
         return made
 
     return make
+
+
+def task(app: Flask, function: Any) -> Any:
+    """The task as this app's Celery registered it: a shared task used directly runs under the
+    Celery app made last, which other tests' apps may have replaced."""
+    return app.extensions["celery"].tasks[function.name]
 
 
 def step(as_of: datetime) -> services.ScanResult:

@@ -13,11 +13,11 @@ from flask import Flask
 
 from learning.extensions import babel, db
 from learning.progress import services as progress
-from learning.reminders import services
+from learning.reminders import services, tasks
 from learning.reminders.links import unsubscribe_token
-from learning.reminders.tasks import scan_reminders, send_reminders
+from learning.reminders.tasks import scan_reminders
 from tests.fixtures.smtp import Inbox
-from tests.reminders.conftest import bundles, step, utc
+from tests.reminders.conftest import bundles, step, task, utc
 
 
 def quarter_hours(start: datetime, end: datetime) -> Iterator[datetime]:
@@ -195,13 +195,18 @@ def test_the_scan_task_queues_the_emails_after_its_commit(
     learner(last_active=utc("2026-11-20T03:00"))
     learner(last_active=utc("2026-11-20T03:00"))
     queued: list[list[int]] = []
-    monkeypatch.setattr(send_reminders, "delay", queued.append)
+
+    class Queue:
+        delay = staticmethod(queued.append)
+
+    monkeypatch.setattr(tasks, "send_reminders", Queue)
     monkeypatch.setitem(app.config, "REMINDER_BATCH_SIZE", 1)
-    scan_reminders.apply(kwargs={"as_of": "2026-12-01T02:00:00+00:00"})
+    scan = task(app, scan_reminders)
+    scan.apply(kwargs={"as_of": "2026-12-01T02:00:00+00:00"})
     assert queued == [[b.id] for b in bundles()] and len(queued) == 2
     # a later scan that morning queues nothing new, and nothing already sent
     for bundle in bundles():
         bundle.status = "sent"
     db.session.commit()
-    scan_reminders.apply(kwargs={"as_of": "2026-12-01T02:15:00+00:00"})
+    scan.apply(kwargs={"as_of": "2026-12-01T02:15:00+00:00"})
     assert len(queued) == 2

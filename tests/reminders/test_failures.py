@@ -16,7 +16,7 @@ from learning.extensions import db
 from learning.reminders import delivery, services
 from learning.reminders.tasks import send_reminders
 from tests.fixtures.smtp import _free_port
-from tests.reminders.conftest import bundles, utc
+from tests.reminders.conftest import bundles, task, utc
 
 MORNING = utc("2026-12-01T02:00")  # 09:00 in Bangkok
 
@@ -78,10 +78,10 @@ def test_permanent_refusal_is_recorded_and_the_others_still_go(app: Flask, learn
 
 
 @pytest.fixture
-def eager_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+def eager_retries(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
     """Let eager retries run one after another (Celery re-applies a retried eager task with the
     app's task_eager_propagates, which the test settings turn on)."""
-    monkeypatch.setitem(send_reminders.app.conf, "task_eager_propagates", False)
+    monkeypatch.setitem(app.extensions["celery"].conf, "task_eager_propagates", False)
 
 
 @pytest.mark.usefixtures("eager_retries")
@@ -90,7 +90,7 @@ def test_the_task_retries_a_temporary_failure_until_it_goes_through(
 ) -> None:
     picky.busy_times = 2
     pending = decide(learner, "busy@example.org")
-    result = send_reminders.apply(args=[pending], throw=False)  # eager: retries run at once
+    result = task(app, send_reminders).apply(args=[pending], throw=False)  # eager: retries run at once
     assert result.successful()
     assert picky.received == ["busy@example.org"]
     assert [(b.status, b.attempts) for b in bundles()] == [("sent", 2)]
@@ -123,7 +123,7 @@ def test_a_server_that_cannot_be_reached_leaves_everything_for_the_retry(
     # the next scan that morning queues them again
     assert services.scan(MORNING + timedelta(minutes=15)).pending == pending
     db.session.commit()
-    result = send_reminders.apply(args=[pending], throw=False)
+    result = task(app, send_reminders).apply(args=[pending], throw=False)
     # the task retried with backoff until the e-mails reached REMINDER_MAX_ATTEMPTS (the first try
     # above, then 9 by the task), and recorded them as failed
     assert result.successful()
