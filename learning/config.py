@@ -63,6 +63,7 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "REMINDER_INACTIVITY_MAX": 3,  # at most K times in one spell of inactivity
         "REMINDER_QUIZ_WAIT_DAYS": 1,  # after a second failed quiz, a day to retry alone
         "REMINDER_DEADLINE_DAYS": (7, 1),  # before a cohort's due date
+        "REMINDER_CERTIFICATE_WAIT_DAYS": 3,  # a certificate not downloaded this long after its e-mail
         "REMINDER_BATCH_SIZE": 100,  # e-mails per task, sent over one SMTP connection
         "REMINDER_CLAIM_TIMEOUT": timedelta(hours=1),  # a claim older than this was a dead worker's
         "REMINDER_MAX_ATTEMPTS": 10,  # temporary failures before an e-mail is given up

@@ -152,6 +152,9 @@ def _item(
         item.days_left = (cohort.due_on - bundle.local_date).days
         if item.days_left < 0:
             return None
+    elif sending.rule == "certificate":
+        # the course page lists the learner's certificate (until learning/certificates has its own)
+        item.link = external_url("catalog.course", slug=slug)
     elif sending.rule == "quiz_failed":
         module = modules.get((enrolment.version_id, _subject_id(sending)))
         if module is None:
@@ -187,7 +190,7 @@ def _subject(items: list[Item]) -> str:
     if item.rule == "quiz_failed":
         return _("Another try at the quiz on %(module)s?", module=item.module_title)
     if item.rule == "certificate":
-        return _("Your certificate for %(course)s is ready", course=item.course_title)
+        return _("Your certificate for %(course)s is waiting for you", course=item.course_title)
     return _("Your course is waiting: %(course)s", course=item.course_title)
 
 

@@ -17,7 +17,21 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, String, and_, case, cast, exists, func, literal, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    MetaData,
+    Select,
+    String,
+    Table,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+)
 
 from learning.auth.models import User
 from learning.catalog.models import Course, Module
@@ -38,6 +52,7 @@ class Settings:
     inactivity_max: int = 3  # at most K times per spell of inactivity
     quiz_wait_days: int = 1  # a learner who failed a quiz twice gets a day to retry alone
     deadline_days: tuple[int, ...] = (7, 1)  # before a cohort's due date, in the learner's calendar
+    certificate_wait_days: int = 3  # after the certificate's own e-mail, before a nudge to download it
     morning: tuple[int, int] = (8, 11)  # local hours [start, end) in which reminders go out
 
 
@@ -196,3 +211,44 @@ RULE_QUERIES: dict[str, RuleQuery] = {
     "deadline": deadline,
     "quiz_failed": quiz_failed,
 }
+
+# What the "certificate" rule reads of the certificates table (learning/certificates, built in
+# parallel): the rule is on as soon as a table with these columns is part of the schema.
+CERTIFICATE_COLUMNS = frozenset(
+    {"id", "user_id", "course_id", "status", "issued_at", "email_sent_at", "downloaded_at"}
+)
+
+
+def certificate_not_downloaded(certificates: Table) -> RuleQuery:
+    """The "certificate" rule over ``certificates``: a valid certificate whose own e-mail announced it
+    at least N days ago and that was not downloaded since gets one nudge to download and share it.
+
+    The certificates feature sends the news itself when it issues one; this rule only follows up, so
+    the learner never hears the same news twice. It is the one rule for learners who completed the
+    course.
+    """
+    c = certificates.c
+
+    def query(window: Window, as_of: datetime, settings: Settings) -> Select[*tuple[Any, ...]]:
+        return (
+            _enrolments()
+            .add_columns(literal("certificate:") + cast(c.id, String), literal("download"))
+            .join(certificates, and_(c.user_id == Enrolment.user_id, c.course_id == Enrolment.course_id))
+            .where(
+                *_eligible("certificate", window, completed_ok=True),
+                c.status == "valid",
+                c.downloaded_at.is_(None),
+                c.email_sent_at <= as_of - timedelta(days=settings.certificate_wait_days),
+            )
+        )
+
+    return query
+
+
+def rule_queries(metadata: MetaData) -> dict[str, RuleQuery]:
+    """The rules in force: the certificate rule joins once its table exists."""
+    queries = dict(RULE_QUERIES)
+    certificates = metadata.tables.get("certificates")
+    if certificates is not None and set(certificates.c.keys()) >= CERTIFICATE_COLUMNS:
+        queries["certificate"] = certificate_not_downloaded(certificates)
+    return queries

@@ -15,7 +15,7 @@ from learning.auth.models import User
 from learning.db import UTCDateTime, dialect_name, insert_for, utcnow
 from learning.extensions import db
 from learning.reminders.models import ALL, RULES, ReminderBundle, ReminderOptOut, ReminderSending
-from learning.reminders.rules import RULE_QUERIES, Settings, Window, morning_windows, zones_in_use
+from learning.reminders.rules import Settings, Window, morning_windows, rule_queries, zones_in_use
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +40,7 @@ def settings_from_config(config: dict[str, Any]) -> Settings:
         inactivity_max=config["REMINDER_INACTIVITY_MAX"],
         quiz_wait_days=config["REMINDER_QUIZ_WAIT_DAYS"],
         deadline_days=tuple(config["REMINDER_DEADLINE_DAYS"]),
+        certificate_wait_days=config["REMINDER_CERTIFICATE_WAIT_DAYS"],
         morning=(config["REMINDER_MORNING_HOURS"][0], config["REMINDER_MORNING_HOURS"][1]),
     )
 
@@ -66,7 +67,7 @@ def scan(as_of: datetime, settings: Settings | None = None) -> ScanResult:
     result.windows = morning_windows(as_of, db.session.scalars(zones_in_use()), settings.morning)
     now = utcnow()
     for window in result.windows:
-        for rule, query in RULE_QUERIES.items():
+        for rule, query in rule_queries(db.metadata).items():
             due = query(window, as_of, settings).add_columns(
                 literal(rule),
                 literal(window.local_date, Date),
