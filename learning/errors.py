@@ -59,6 +59,19 @@ MESSAGES = {
 }
 
 
+def log_forbidden() -> None:
+    """One security-log line for every refusal (who, address, route, when)."""
+    from flask import g
+    from flask_login import current_user
+
+    from learning.security.log import security_event
+
+    user = getattr(g, "api_user", None) or (
+        current_user if current_user and current_user.is_authenticated else None
+    )
+    security_event("forbidden", "denied", user_id=user.id if user is not None else None)
+
+
 def register(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError) -> Any:
@@ -74,6 +87,8 @@ def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Any:
         status = error.code or 500
+        if status == 403:
+            log_forbidden()
         if wants_json():
             return json_error(status, error.description or CODES.get(status, "error"))
         title, message = MESSAGES.get(status, (error.name, error.description or ""))

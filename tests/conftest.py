@@ -1,15 +1,23 @@
 """Shared fixtures: one app and schema per run, one rolled-back transaction per test.
 
 Set TEST_DATABASE_URL to run the whole suite on PostgreSQL instead of a SQLite file.
+
+Tests marked ``postgres``, ``browser`` or ``broker`` are skipped where what they need is missing, so that a
+fresh machine passes. ``ACADEMY_REQUIRE`` (a comma-separated list of those names, set by .ci/run) turns each
+such skip into a failure, and also fails a run that requires a leg it did not collect or cannot run.
 """
 
 from __future__ import annotations
 
+import functools
+import importlib.util
+import os
 import re
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 from flask import Flask
@@ -27,6 +35,71 @@ pytest_plugins = ["tests.fixtures.factories", "tests.fixtures.smtp", "tests.fixt
 
 FIXTURE_CONTENT = Path(__file__).parent / "fixtures" / "content"
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-production-checks"
+REQUIRABLE = ("postgres", "browser", "broker")
+# Debian's Chromium (package chromium); tests never download a browser of their own.
+CHROMIUM = os.environ.get("TEST_CHROMIUM") or "/usr/bin/chromium"
+
+
+def required() -> frozenset[str]:
+    """The legs that ACADEMY_REQUIRE says must run rather than be skipped."""
+    names = os.environ.get("ACADEMY_REQUIRE", "").split(",")
+    return frozenset(name.strip().lower() for name in names if name.strip())
+
+
+def unavailable(leg: str, reason: str) -> NoReturn:
+    """Skip the current test because ``leg`` is missing, or fail it if ACADEMY_REQUIRE names ``leg``."""
+    if leg in required():
+        pytest.fail(f"{reason} (ACADEMY_REQUIRE names {leg!r}: a failure, not a skip)", pytrace=False)
+    pytest.skip(reason)
+
+
+def is_postgres(url: str) -> bool:
+    return url.startswith(("postgresql:", "postgresql+", "postgres:"))
+
+
+@functools.cache
+def missing_legs() -> dict[str, str]:
+    """The optional legs this machine cannot run, each with the reason."""
+    missing = {}
+    if not is_postgres(os.environ.get("TEST_DATABASE_URL", "")):
+        missing["postgres"] = "needs PostgreSQL: set TEST_DATABASE_URL=postgresql://..."
+    if not (os.access(CHROMIUM, os.X_OK) or shutil.which(CHROMIUM)):
+        missing["browser"] = f"needs Chromium at {CHROMIUM} (Debian: apt-get install chromium)"
+    elif importlib.util.find_spec("playwright") is None:
+        missing["browser"] = "needs the playwright package (pip install -e '.[test]')"
+    if not os.environ.get("TEST_BROKER_URL"):
+        missing["broker"] = "needs a broker: set TEST_BROKER_URL"
+    return missing
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    unknown = required() - set(REQUIRABLE)
+    if unknown:
+        known = ", ".join(REQUIRABLE)
+        raise pytest.UsageError(f"ACADEMY_REQUIRE: unknown {', '.join(sorted(unknown))}; known: {known}")
+    if "postgres" in required() and "postgres" in missing_legs():
+        raise pytest.UsageError("ACADEMY_REQUIRE names 'postgres' but TEST_DATABASE_URL is no PostgreSQL URL")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Skipped by a marker, so that the report names the test rather than this file.
+    for item in items:
+        for leg, reason in missing_legs().items():
+            if item.get_closest_marker(leg) and leg not in required():
+                item.add_marker(pytest.mark.skip(reason=reason))
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    # A required leg whose tests were all left out (renamed, deselected, not collected) did not run.
+    for leg in sorted(required() - {"postgres"}):
+        if not any(item.get_closest_marker(leg) for item in session.items):
+            raise pytest.UsageError(f"ACADEMY_REQUIRE names {leg!r} but no test marked {leg!r} was collected")
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    for leg, reason in missing_legs().items():
+        if item.get_closest_marker(leg):
+            unavailable(leg, reason)
 
 
 def app_config(url: str, **overrides: Any) -> dict[str, Any]:
@@ -57,6 +130,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
 
     with separate_database(tmp_path_factory.mktemp("db")) as url:
         app = create_app(app_config(url, MAIL_FILE_PATH=str(tmp_path_factory.mktemp("mail"))))
+        app.test_client_class = Browser
         with app.app_context():
             db.create_all()
             courses, problems = read_content(FIXTURE_CONTENT)
@@ -124,7 +198,6 @@ def _transaction(request: pytest.FixtureRequest) -> Iterator[None]:
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     """A browser on HTTPS, so that it sends the Secure session cookie back as a real one would."""
-    app.test_client_class = Browser
     test_client = app.test_client()
     test_client.environ_base["wsgi.url_scheme"] = "https"
     return test_client

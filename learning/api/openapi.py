@@ -41,11 +41,14 @@ def document() -> dict[str, Any]:
             models.append((op.body, "validation"))
         if op.response is not None:
             models.append((op.response, "serialization"))
+        models.extend((model, "serialization") for model in op.other_responses.values())
     refs, definitions = models_json_schema(models, ref_template=REF)
     schemas = {**definitions.get("$defs", {}), "Error": ERROR_SCHEMA}
     paths: dict[str, dict[str, Any]] = {}
     for op in OPERATIONS:
         operation: dict[str, Any] = {"operationId": op.name, "summary": op.summary, "responses": {}}
+        if op.roles:
+            operation["description"] = f"Only for users with the role {' or '.join(op.roles)}."
         params = [
             {
                 "name": name,
@@ -101,7 +104,16 @@ def document() -> dict[str, Any]:
             }
         else:
             operation["responses"][str(op.status)] = {"description": "No content"}
-        for status in sorted({*op.errors, 413, 500, *((401,) if op.auth else ())}):
+        for status in sorted(
+            {*op.errors, 413, 500, *((401,) if op.auth else ()), *((403,) if op.roles else ())}
+        ):
+            if status in op.other_responses:
+                schema = refs[(op.other_responses[status], "serialization")]
+                operation["responses"][str(status)] = {
+                    "description": CODES.get(status, "error").replace("_", " "),
+                    "content": {"application/json": {"schema": schema}},
+                }
+                continue
             operation["responses"][str(status)] = {
                 "description": CODES.get(status, "error").replace("_", " "),
                 "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},

@@ -12,7 +12,7 @@ from flask import Blueprint, Response, g, request
 from pydantic import BaseModel, ValidationError
 
 from learning.auth.services import user_for_token
-from learning.errors import json_error
+from learning.errors import json_error, log_forbidden
 from learning.extensions import db
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -32,6 +32,8 @@ class ApiError(Exception):
 @bp.errorhandler(ApiError)
 def _api_error(error: ApiError) -> Response:
     db.session.rollback()
+    if error.status == 403:
+        log_forbidden()
     return json_error(error.status, error.message, error.code, error.fields)
 
 
@@ -50,6 +52,8 @@ class Operation:
     query: dict[str, str] = field(default_factory=dict)
     response_media: str = "application/json"
     multipart: tuple[str, ...] = ()
+    other_responses: dict[int, type[BaseModel]] = field(default_factory=dict)
+    roles: tuple[str, ...] = ()
 
 
 OPERATIONS: list[Operation] = []
@@ -100,6 +104,8 @@ def api_route(
     query: dict[str, str] | None = None,
     response_media: str = "application/json",
     multipart: tuple[str, ...] = (),
+    other_responses: dict[int, type[BaseModel]] | None = None,
+    roles: tuple[str, ...] = (),
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register an API view; it receives ``body=`` when a body model is given and returns a model
     (or a (model, status) pair, or None for 204)."""
@@ -121,6 +127,8 @@ def api_route(
                 query=query or {},
                 response_media=response_media,
                 multipart=multipart,
+                other_responses=other_responses or {},
+                roles=roles,
             )
         )
 
@@ -128,6 +136,8 @@ def api_route(
         def wrapped(**kwargs: Any) -> Any:
             if auth:
                 authenticate_request()
+                if roles and not g.api_user.has_role(*roles):
+                    raise ApiError(403, "forbidden", f"Only these roles may do this: {', '.join(roles)}.")
             if body is not None:
                 kwargs["body"] = parse_body(body)
             if multipart and request.mimetype != "multipart/form-data":

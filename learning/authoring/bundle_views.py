@@ -110,7 +110,7 @@ def _api_course(slug: str) -> Course:
     "GET",
     summary="Export a course version as a bundle (zip)",
     response_media="application/zip",
-    errors=(401, 403, 404),
+    errors=(400, 401, 403, 404),
     query={"version": "integer"},
 )
 def api_export(slug: str) -> Response:
@@ -140,11 +140,11 @@ def api_export(slug: str) -> Response:
     response=BundleReportOut,
     status=201,
     multipart=("bundle",),
-    errors=(400, 401, 403, 413, 422),
+    other_responses={422: BundleReportOut},
+    roles=("trainer", "admin"),
+    errors=(400, 401, 403, 413, 415, 422),
 )
 def api_import() -> tuple[BundleReportOut, int]:
-    if not g.api_user.has_role("trainer", "admin"):
-        raise ApiError(403, "forbidden", "Only trainers import bundles.")
     data = _upload()
     if data is None:
         raise ApiError(400, "bad_request", "Send the bundle as the multipart field 'bundle'.")

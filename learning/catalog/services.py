@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from types import MappingProxyType
+
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -44,9 +49,61 @@ def version_with_content(version_id: int) -> CourseVersion | None:
     )
 
 
-def lesson_in_version(version_id: int, slug: str) -> Lesson | None:
-    return db.session.scalar(
+@dataclass(frozen=True)
+class ModuleContent:
+    slug: str
+    title: str
+    reflection_html: str
+    references_html: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class LessonContent:
+    """A lesson as its page and the API show it, with the parts of its module they show."""
+
+    slug: str
+    title: str
+    minutes: int
+    html: str
+    module: ModuleContent
+
+
+def lesson_in_version(version_id: int, slug: str) -> LessonContent | None:
+    """Return a lesson of a published version, or None if the version has no such lesson.
+
+    A version's lessons never change once it is built, so each is read once per process and kept, like
+    the outline (learning.progress.services.outline): the lesson page and the API make one query fewer.
+    """
+    try:
+        return _lesson_cached(version_id, slug)
+    except LookupError:
+        return None  # not cached, so that requests for made-up slugs cannot push real lessons out
+
+
+@lru_cache(maxsize=512)
+def _lesson_cached(version_id: int, slug: str) -> LessonContent:
+    lesson = db.session.scalar(
         select(Lesson)
         .where(Lesson.version_id == version_id, Lesson.slug == slug)
         .options(joinedload(Lesson.module))
     )
+    if lesson is None:
+        raise LookupError(slug)
+    module = lesson.module
+    return LessonContent(
+        slug=lesson.slug,
+        title=lesson.title,
+        minutes=lesson.minutes,
+        html=lesson.html,
+        module=ModuleContent(
+            slug=module.slug,
+            title=module.title,
+            reflection_html=module.reflection_html,
+            references_html=MappingProxyType(dict(module.references_html)),
+        ),
+    )
+
+
+def clear_lesson_cache() -> None:
+    """Forget cached lessons (tests that roll back may reuse version ids)."""
+    _lesson_cached.cache_clear()

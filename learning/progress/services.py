@@ -14,6 +14,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from learning.auth.models import User
 from learning.catalog.models import Course, CourseVersion, Module
+from learning.catalog.services import clear_lesson_cache
 from learning.db import insert_for, utcnow
 from learning.extensions import db
 from learning.outbox import after_commit
@@ -99,8 +100,9 @@ def outline(version_id: int, fresh: bool = False) -> Outline:
 
 
 def clear_outline_cache() -> None:
-    """Forget cached outlines (tests that roll back may reuse version ids)."""
+    """Forget cached outlines and lessons (tests that roll back may reuse version ids)."""
     _outline_cached.cache_clear()
+    clear_lesson_cache()
 
 
 @dataclass
