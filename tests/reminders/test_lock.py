@@ -18,9 +18,9 @@ from tests.reminders.conftest import utc
 MORNING = utc("2026-12-01T02:00")
 
 
+@pytest.mark.postgres  # SQLite's BEGIN IMMEDIATE serialises scans instead
 def test_a_scan_skips_while_another_holds_the_lock(app: Flask, learner, runner: FlaskCliRunner) -> None:
-    if dialect_name() != "postgresql":
-        pytest.skip("the advisory lock is PostgreSQL's; SQLite's BEGIN IMMEDIATE serialises scans instead")
+    assert dialect_name() == "postgresql"
     learner(last_active=MORNING - timedelta(days=10))
     other = db.engine.connect()
     try:
