@@ -6,7 +6,7 @@ import csv
 import io
 import secrets
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
@@ -239,7 +239,7 @@ def accept(invitation: CohortInvitation, user: User) -> None:
 class GridRow:
     user: User
     percent: int
-    completed_at: object
+    completed_at: datetime | None
     modules: dict[str, tuple[bool, int | None]]  # module slug -> (complete, best quiz score)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user
@@ -114,11 +116,7 @@ def members(cohort_id: int) -> str | Response | tuple[str, int]:
             "You are invited to %(course)s",
             course=course.current_version.title if course.current_version else course.slug,
         )
-        after_commit(
-            lambda email=email, subject=subject, text=text, html=html: send_email.delay(
-                email, subject, text, html
-            )
-        )
+        after_commit(partial(send_email.delay, email, subject, text, html))
     db.session.commit()
     flash(
         _(
