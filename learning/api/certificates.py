@@ -12,7 +12,7 @@ from learning import throttle
 from learning.api.routing import ApiError, api_route
 from learning.certificates import services
 from learning.certificates.models import Certificate
-from learning.certificates.views import download
+from learning.certificates.views import download, note_download
 from learning.extensions import db
 
 
@@ -123,6 +123,7 @@ def my_credential(serial: str) -> Any:
     certificate = _mine(serial)
     if certificate.credential is None:
         raise ApiError(404, "not_found", "This certificate's credential is not ready yet.")
+    note_download(certificate, g.api_user.id)
     return download(
         certificate.credential.encode(), "application/json", f"credential-{certificate.serial}.json"
     )
@@ -137,6 +138,7 @@ def my_credential(serial: str) -> Any:
 )
 def my_certificate_pdf(serial: str) -> Response:
     certificate = _mine(serial)
+    note_download(certificate, g.api_user.id)
     data = services.pdf_bytes(certificate)
     db.session.commit()
     return download(data, "application/pdf", f"certificate-{certificate.serial}.pdf")

@@ -329,6 +329,15 @@ def reissue(certificate: Certificate, actor: User, reason: str) -> Certificate:
     return replacement
 
 
+def mark_downloaded(certificate_id: int) -> None:
+    """Record the holder's first download (later ones change nothing)."""
+    db.session.execute(
+        update(Certificate)
+        .where(Certificate.id == certificate_id, Certificate.downloaded_at.is_(None))
+        .values(downloaded_at=utcnow())
+    )
+
+
 def revoked_indexes() -> set[int]:
     """Status-list positions of every credential that no longer stands: revoked or superseded."""
     return set(db.session.scalars(select(Certificate.id).where(Certificate.status != "valid")))

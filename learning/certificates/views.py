@@ -18,7 +18,7 @@ from learning.auth.models import User
 from learning.certificates import credential, keys, services
 from learning.certificates.forms import ReissueForm, RevokeForm
 from learning.certificates.models import Certificate
-from learning.db import utcnow
+from learning.db import utcnow, write_in_this_request
 from learning.extensions import db
 
 bp = Blueprint("certificates", __name__, template_folder="templates")
@@ -101,6 +101,16 @@ def own_or_staff(serial: str) -> Certificate:
     return certificate
 
 
+def note_download(certificate: Certificate, downloader_id: int) -> None:
+    """Record the holder's first download; staff downloads are not the holder's."""
+    if certificate.user_id != downloader_id or certificate.downloaded_at is not None:
+        return
+    write_in_this_request()
+    db.session.commit()  # end the read; the write begins its own transaction (BEGIN IMMEDIATE on SQLite)
+    services.mark_downloaded(certificate.id)
+    db.session.commit()
+
+
 def download(data: bytes, mimetype: str, filename: str) -> Response:
     """A file to save, never to render in the page (RELIABILITY rule 8)."""
     response = Response(data, mimetype=mimetype)
@@ -115,6 +125,7 @@ def download(data: bytes, mimetype: str, filename: str) -> Response:
 @login_required
 def pdf(serial: str) -> Response:
     certificate = own_or_staff(serial)
+    note_download(certificate, current_user.id)
     data = services.pdf_bytes(certificate)
     db.session.commit()  # a PDF rendered again is kept
     return download(data, "application/pdf", f"certificate-{certificate.serial}.pdf")
@@ -126,6 +137,7 @@ def credential_file(serial: str) -> Response:
     certificate = own_or_staff(serial)
     if certificate.credential is None:
         abort(404)
+    note_download(certificate, current_user.id)
     return download(
         certificate.credential.encode(), "application/json", f"credential-{certificate.serial}.json"
     )

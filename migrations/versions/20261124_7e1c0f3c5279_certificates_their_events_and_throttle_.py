@@ -4,7 +4,7 @@ One current certificate per learner and course version: a partial unique index t
 rows out (the same WHERE on PostgreSQL and SQLite, both of which accept it as an ON CONFLICT target).
 
 Revision ID: 7e1c0f3c5279
-Revises: 976d59aeb503
+Revises: bdfbd293b2c4
 Create Date: 2026-11-24 15:46:20.556180
 
 """
@@ -14,7 +14,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "7e1c0f3c5279"
-down_revision = "976d59aeb503"
+down_revision = "bdfbd293b2c4"
 branch_labels = None
 depends_on = None
 
@@ -54,6 +54,7 @@ def upgrade():
         sa.Column("email_claimed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("email_sent_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("email_failed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("downloaded_at", sa.DateTime(timezone=True), nullable=True),
         sa.CheckConstraint(
             "status != 'revoked' OR revoked_at IS NOT NULL", name=op.f("ck_certificates_revoked_at")
         ),

@@ -99,6 +99,8 @@ def test_the_learner_lists_and_downloads_through_the_api(
     check_response("GET", f"/api/v1/me/certificates/{certificate.serial}/pdf", pdf.status_code, None)
     assert pdf.mimetype == "application/pdf" and pdf.data.startswith(b"%PDF")
     assert pdf.headers["X-Content-Type-Options"] == "nosniff"
+    db.session.refresh(certificate)
+    assert certificate.downloaded_at is not None
     other = api_token(issued().user)
     assert (
         api.get(f"/api/v1/me/certificates/{certificate.serial}/credential", headers=other).status_code == 404
@@ -121,8 +123,12 @@ def test_the_dashboard_lists_certificates_and_downloads_are_attachments(
         f"/certificates/{certificate.serial}/certificate.pdf" in page
         and f"/verify/{certificate.code}" in page
     )
+    assert certificate.downloaded_at is None
     pdf = client.get(f"/certificates/{certificate.serial}/certificate.pdf")
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    db.session.refresh(certificate)
+    first = certificate.downloaded_at
+    assert first is not None  # the reminders' "certificate" rule stops here
     assert (
         pdf.headers["Content-Disposition"] == f'attachment; filename="certificate-{certificate.serial}.pdf"'
     )
@@ -133,6 +139,8 @@ def test_the_dashboard_lists_certificates_and_downloads_are_attachments(
     document = client.get(f"/certificates/{certificate.serial}/credential.json")
     assert json.loads(document.data)["type"] == ["VerifiableCredential", "OpenBadgeCredential"]
     assert document.headers["Content-Disposition"].startswith("attachment")
+    db.session.refresh(certificate)
+    assert certificate.downloaded_at == first  # the first download is kept
     assert client.get("/certificates/SPA-0000-0000-0000/certificate.pdf").status_code == 404
 
 
@@ -309,3 +317,16 @@ def test_every_principal_on_every_route(
                 else "403" if status == 403 else "404" if status == 404 else "ok"
             )  # fmt: skip
             assert got == expected[name], (name, method, path, status)
+
+
+def test_only_the_holders_download_counts(
+    client: FlaskClient,
+    login: Callable[..., None],
+    create_user: Callable[..., User],
+    issued: Callable[..., Certificate],
+) -> None:
+    certificate = issued()
+    login(client, create_user(roles=("secretariat",)))
+    assert client.get(f"/certificates/{certificate.serial}/certificate.pdf").status_code == 200
+    db.session.refresh(certificate)
+    assert certificate.downloaded_at is None
