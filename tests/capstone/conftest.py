@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from werkzeug.datastructures import FileStorage, MultiDict
+from werkzeug.test import encode_multipart
 
 from learning.auth.models import User
 from learning.catalog.models import Course, CourseMember, CourseVersion
@@ -80,8 +82,15 @@ def post_plan(
     data: dict[str, Any] = {"csrf_token": token, **{f"section-{k}": v for k, v in texts.items()}}
     data["submit" if submit else "save"] = "1"
     if attachment is not None:
-        data["attachment"] = (io.BytesIO(attachment[0]), attachment[1])
-    return client.post(PAGE, data=data, content_type="multipart/form-data")
+        data["attachment"] = FileStorage(io.BytesIO(attachment[0]), attachment[1])
+    return post_multipart(client, PAGE, data)
+
+
+def post_multipart(client: FlaskClient, url: str, data: dict[str, Any]) -> Any:
+    """POST a multipart body encoded in memory: the test client spools big bodies to a temporary file
+    that it never closes, which strict pytest reports as an unraisable ResourceWarning."""
+    boundary, body = encode_multipart(MultiDict(data))
+    return client.post(url, data=body, content_type=f"multipart/form-data; boundary={boundary}")
 
 
 def post_review(client: FlaskClient, submission_id: int, accept: bool, comment: str = "") -> Any:
