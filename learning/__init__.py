@@ -74,6 +74,7 @@ def _import_models() -> None:
     # Every model module, so that metadata is complete for migrations and create_all.
     import learning.audit.models
     import learning.auth.models
+    import learning.capstone.models
     import learning.catalog.models
     import learning.certificates.models
     import learning.cohorts.models
@@ -88,12 +89,15 @@ def register_blueprints(app: Flask) -> None:
     import learning.authoring.bundle_views
     import learning.authoring.courses
     import learning.authoring.drafts
+    import learning.authoring.images
     import learning.authoring.insight
     import learning.authoring.quiz_editor
     import learning.cohorts.views  # noqa: F401
     from learning.api import bp as api_bp
     from learning.auth.views import bp as auth_bp
     from learning.authoring.blueprint import bp as authoring_bp
+    from learning.authoring.images import media as media_bp
+    from learning.capstone.views import bp as capstone_bp
     from learning.catalog.views import bp as catalog_bp
     from learning.certificates.views import bp as certificates_bp
     from learning.cohorts.views import public as cohorts_bp
@@ -114,6 +118,8 @@ def register_blueprints(app: Flask) -> None:
         certificates_bp,
         reminders_bp,
         cohorts_bp,
+        capstone_bp,
+        media_bp,
         api_bp,
     ):
         app.register_blueprint(blueprint)

@@ -11,7 +11,14 @@ from werkzeug.wrappers import Response
 from learning.auth.access import role_required
 from learning.authoring import edits, services
 from learning.authoring.blueprint import bp, current_draft, editable_course, move_direction, refused
-from learning.authoring.forms import ActionForm, LessonForm, ModuleForm, NewLessonForm, NewModuleForm
+from learning.authoring.forms import (
+    ActionForm,
+    ImageForm,
+    LessonForm,
+    ModuleForm,
+    NewLessonForm,
+    NewModuleForm,
+)
 from learning.catalog.models import Lesson, Module
 from learning.content.render import render_markdown
 from learning.content.sync import lesson_path
@@ -165,6 +172,7 @@ def lesson(slug: str, lesson: str) -> str | Response:
         form=form,
         preview_html=preview_html,
         problems=problems,
+        image_form=ImageForm(data={"lesson": lesson}),
     )
 
 

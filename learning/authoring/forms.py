@@ -271,3 +271,10 @@ class MemberForm(FlaskForm):
         ),
     )
     submit = SubmitField(_l("Save"))
+
+
+class ImageForm(FlaskForm):
+    image = FileField(_l("Image (PNG, JPEG, GIF or WebP, at most 2 MB)"), validators=[FileRequired()])
+    alt = StringField(_l("Text alternative (what the image shows)"), validators=[Optional(), Length(max=200)])
+    lesson = HiddenField()
+    submit = SubmitField(_l("Upload the image"))

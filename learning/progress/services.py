@@ -362,6 +362,8 @@ def recompute(enrolment: Enrolment, at: datetime) -> bool:
     done = sum(m.lessons_done + (1 if m.quiz_passed else 0) for m in progress.modules.values())
     percent = 100 * done // total if total else 0
     all_complete = bool(progress.modules) and all(m.is_complete for m in progress.modules.values())
+    if all_complete and _capstone_pending(enrolment):
+        all_complete = False
     enrolment.percent = percent
     enrolment.last_activity_at = max(at, enrolment.last_activity_at or at)
     if done and enrolment.started_at is None:
@@ -377,6 +379,21 @@ def recompute(enrolment: Enrolment, at: datetime) -> bool:
             after_commit(partial(listener, enrolment_id))
     db.session.flush()
     return newly_completed
+
+
+def _capstone_pending(enrolment: Enrolment) -> bool:
+    """Whether the version requires an accepted capstone that the learner does not have yet."""
+    from learning.capstone.models import CapstoneSubmission
+
+    capstone = db.session.scalar(
+        select(CourseVersion.capstone).where(CourseVersion.id == enrolment.version_id)
+    )
+    if not (capstone and capstone.get("required")):
+        return False
+    status = db.session.scalar(
+        select(CapstoneSubmission.status).where(CapstoneSubmission.enrolment_id == enrolment.id)
+    )
+    return status != "accepted"
 
 
 def move_to_version(course: Course, version: CourseVersion) -> int:

@@ -67,6 +67,11 @@ TABLE: dict[tuple[str, str], dict[str, str]] = {
     ("GET", "/authoring/cohorts/1"): COURSE_AUTHORS,
     ("POST", "/authoring/cohorts/1/members"): COURSE_AUTHORS,
     ("GET", "/authoring/cohorts/1/export.csv"): COURSE_AUTHORS,
+    ("POST", f"{C}/images"): COURSE_AUTHORS,
+    ("GET", f"{C}/capstone"): COURSE_AUTHORS,
+    ("GET", "/authoring/capstone/1"): COURSE_AUTHORS,
+    ("POST", "/authoring/capstone/1"): COURSE_AUTHORS,
+    ("GET", "/authoring/capstone/1/attachment"): COURSE_AUTHORS,
     ("GET", "/api/v1/authoring/courses/harbour-basics/bundle"): COURSE_AUTHORS,
     ("POST", "/api/v1/authoring/bundles"): EVERYONE_WHO_AUTHORS,
 }  # fmt: skip
@@ -80,6 +85,7 @@ def _rule_path(rule: str) -> str:
         .replace("<question>", "first-single")
         .replace("<int:number>", "1")
         .replace("<int:cohort_id>", "1")
+        .replace("<int:submission_id>", "1")
     )
 
 
@@ -107,8 +113,11 @@ def principals(
     open_draft(course, users["owner"])
     from datetime import date
 
+    from learning.capstone.models import CapstoneSubmission
     from learning.cohorts.models import Cohort
+    from learning.progress.services import enrol
 
+    db.session.add(CapstoneSubmission(id=1, enrolment_id=enrol(users["learner"], course).id, sections={}))
     db.session.add(
         Cohort(id=1, course_id=course.id, name="Intake", starts_on=date(2027, 1, 1), due_on=date(2027, 3, 1))
     )

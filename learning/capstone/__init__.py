@@ -1,0 +1,1 @@
+"""The capstone: a learner's action plan, written in the course's template and reviewed by a trainer."""
