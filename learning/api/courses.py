@@ -23,6 +23,7 @@ from learning.extensions import db
 from learning.progress import services as progress
 from learning.progress.lesson_access import lesson_access
 from learning.progress.models import Enrolment
+from learning.transactions import reads_without_transaction
 
 
 def enrolment_out(enrolment: Enrolment | None) -> EnrolmentOut | None:
@@ -59,6 +60,7 @@ def forbidden(refusal: progress.ProgressError) -> ApiError:
 
 
 @api_route("/courses", "GET", summary="The published courses", response=CourseListOut, errors=(401,))
+@reads_without_transaction
 def list_courses() -> CourseListOut:
     enrolments = {e.course_id: e for e in progress.enrolments_of(g.api_user)}
     items = []
@@ -87,6 +89,7 @@ def list_courses() -> CourseListOut:
     response=CourseOut,
     errors=(401, 404),
 )
+@reads_without_transaction
 def get_course(slug: str) -> CourseOut:
     course = course_or_404(slug)
     enrolment = progress.find_enrolment(g.api_user, course)
@@ -187,6 +190,7 @@ def delete_enrolment(slug: str) -> None:
     response=LessonOut,
     errors=(401, 403, 404),
 )
+@reads_without_transaction
 def get_lesson(slug: str, lesson_slug: str) -> LessonOut:
     access = lesson_access(g.api_user, slug, lesson_slug)
     if access is None or not access.published:

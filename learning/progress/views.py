@@ -15,6 +15,7 @@ from learning.progress.forms import CompleteLessonForm, EnrolForm, LeaveForm
 from learning.progress.fragments import lesson_body
 from learning.progress.lesson_access import lesson_access
 from learning.progress.models import Enrolment
+from learning.transactions import reads_without_transaction
 
 bp = Blueprint("progress", __name__, template_folder="templates")
 
@@ -35,6 +36,7 @@ def _studying(course: Course) -> Enrolment:
 
 
 @bp.get("/dashboard")
+@reads_without_transaction
 @login_required
 def dashboard() -> str:
     enrolments = services.enrolments_of(current_user)
@@ -90,6 +92,7 @@ def continue_course(slug: str) -> Response:
 
 
 @bp.get("/courses/<slug>/lessons/<lesson_slug>")
+@reads_without_transaction
 @login_required
 def lesson(slug: str, lesson_slug: str) -> str:
     access = lesson_access(current_user, slug, lesson_slug)
