@@ -259,6 +259,6 @@ def preview_lesson(slug: str, lesson: str) -> str:
         previous_slug=previous_slug,
         next_slug=next_slug,
         completed_at=None,
-        form=None,
+        can_complete=False,
         preview=True,
     )
