@@ -74,8 +74,10 @@ def _import_models() -> None:
     import learning.audit.models
     import learning.auth.models
     import learning.catalog.models
+    import learning.cohorts.models
     import learning.progress.models
-    import learning.quizzes.models  # noqa: F401
+    import learning.quizzes.models
+    import learning.reminders.models  # noqa: F401
 
 
 def register_blueprints(app: Flask) -> None:
@@ -84,19 +86,34 @@ def register_blueprints(app: Flask) -> None:
     import learning.authoring.courses
     import learning.authoring.drafts
     import learning.authoring.insight
-    import learning.authoring.quiz_editor  # noqa: F401
+    import learning.authoring.quiz_editor
+    import learning.cohorts.views  # noqa: F401
     from learning.api import bp as api_bp
     from learning.auth.views import bp as auth_bp
     from learning.authoring.blueprint import bp as authoring_bp
     from learning.catalog.views import bp as catalog_bp
+    from learning.cohorts.views import public as cohorts_bp
     from learning.extensions import csrf
     from learning.health import bp as health_bp
     from learning.progress.views import bp as progress_bp
     from learning.quizzes.views import bp as quizzes_bp
+    from learning.reminders.views import bp as reminders_bp
+    from learning.reminders.views import unsubscribe
 
-    for blueprint in (health_bp, auth_bp, catalog_bp, progress_bp, quizzes_bp, authoring_bp, api_bp):
+    for blueprint in (
+        health_bp,
+        auth_bp,
+        catalog_bp,
+        progress_bp,
+        quizzes_bp,
+        authoring_bp,
+        reminders_bp,
+        cohorts_bp,
+        api_bp,
+    ):
         app.register_blueprint(blueprint)
     csrf.exempt(api_bp)  # the API takes bearer tokens only, never cookies
+    csrf.exempt(unsubscribe)  # its signed token is the proof; mail programs post RFC 8058 without CSRF
 
 
 def register_errorhandlers(app: Flask) -> None:
@@ -108,9 +125,11 @@ def register_errorhandlers(app: Flask) -> None:
 def register_commands(app: Flask) -> None:
     from learning.auth.cli import users_cli
     from learning.content.cli import content_cli
+    from learning.reminders.cli import reminders_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(content_cli)
+    app.cli.add_command(reminders_cli)
 
 
 def register_security(app: Flask) -> None:
