@@ -4,6 +4,7 @@ each as a ratio to /healthz measured in the same run, with wrk as the load gener
     python -m bench.seed               # once: the database and the credentials this reads
     python -m bench.throughput         # 4 sync workers, wrk -t2 -c16, 10 s per run, 3 rounds (~4 minutes)
     python -m bench.throughput --rounds 1 --duration 5 --json bench/.state/throughput.json
+    python -m bench.throughput --worker-class gthread --worker-threads 4   # keep-alive, for comparison
 
 Each round measures /healthz before and after every endpoint (healthz, page, healthz, API, healthz, PUT,
 healthz), and an endpoint's ratio divides its rate by the mean of the two /healthz runs around it, so that the
@@ -110,8 +111,11 @@ def free_port() -> int:
         return port
 
 
-def start_server(state: dict[str, Any], port: int, workers: int, log: Path) -> subprocess.Popen[bytes]:
-    """gunicorn with production settings: sync workers, the seed's signing key, the bench database."""
+def start_server(
+    state: dict[str, Any], port: int, args: argparse.Namespace, log: Path
+) -> subprocess.Popen[bytes]:
+    """gunicorn with production settings (sync workers unless told otherwise), the seed's signing key and the
+    bench database. /healthz and the endpoints run on the same server, so with the same worker class."""
     env = {
         **os.environ,
         "ACADEMY_ENV": "production",
@@ -119,7 +123,8 @@ def start_server(state: dict[str, Any], port: int, workers: int, log: Path) -> s
         "DATABASE_URL": local_url(state["database_url"]),
     }
     gunicorn = Path(sys.executable).parent / "gunicorn"
-    command = [str(gunicorn), "--workers", str(workers), "--worker-class", "sync", "--bind", f"{HOST}:{port}",
+    command = [str(gunicorn), "--workers", str(args.workers), "--worker-class", args.worker_class,
+               "--threads", str(args.worker_threads), "--bind", f"{HOST}:{port}",
                "--error-logfile", str(log), "learning.wsgi:app"]  # fmt: skip
     return subprocess.Popen(command, env=env, cwd=ROOT, start_new_session=True)
 
@@ -295,7 +300,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.throughput", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     parser.add_argument("--name", default=DEFAULT_DATABASE, help="the seeded database (bench.seed --name)")
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers (default 4)")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (default 4)")
+    parser.add_argument("--worker-class", choices=["sync", "gthread"], default="sync",
+                        help="gunicorn worker class for the whole run (default sync)")  # fmt: skip
+    parser.add_argument("--worker-threads", type=int, default=1, help="threads per gthread worker")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
     parser.add_argument("--connections", type=int, default=16, help="wrk connections (default 16)")
     parser.add_argument("--duration", type=float, default=10, help="seconds per measurement (default 10)")
@@ -320,14 +328,17 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         folder = Path(tmp)
         log = folder / "gunicorn.log"
-        print(f"gunicorn learning.wsgi:app, {args.workers} sync workers, on {HOST}:{port}, database "
+        workers = f"{args.workers} {args.worker_class} workers"
+        if args.worker_class == "gthread":
+            workers += f" of {args.worker_threads} threads"
+        print(f"gunicorn learning.wsgi:app, {workers}, on {HOST}:{port}, database "
               f"{state['database']}; wrk -t{args.threads} -c{args.connections}, {args.duration:g} s each "
               f"after {args.warmup:g} s of warm-up", flush=True)  # fmt: skip
         for endpoint in targets:
             print(
                 f"  {endpoint.name:<16} {endpoint.method} {endpoint.example} ({len(endpoint.lines)} distinct)"
             )
-        server = start_server(state, port, args.workers, log)
+        server = start_server(state, port, args, log)
         results: list[Measurement] = []
         before = completions(state["database_url"])
         try:

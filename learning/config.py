@@ -91,6 +91,10 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "SESSION_COOKIE_SECURE": True,
         "SESSION_LIFETIME": timedelta(hours=12),
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
+        # The cookie is set when the session changes (sign-in, the first CSRF token), not re-signed on every
+        # response: a web session ends 12 hours after sign-in in the database (LoginSession.expires_at)
+        # whatever the cookie says, so a refreshed cookie would outlive its session anyway.
+        "SESSION_REFRESH_EACH_REQUEST": False,
         "REMEMBER_COOKIE_DURATION": timedelta(seconds=0),
         "WTF_CSRF_TIME_LIMIT": 3600 * 12,
         "WTF_CSRF_SSL_STRICT": False,

@@ -47,7 +47,10 @@ def engine_options(url: str, busy_timeout_ms: int) -> dict[str, Any]:
     """Return create_engine options that suit the database behind ``url``."""
     if url.startswith("sqlite"):
         return {"connect_args": {"timeout": busy_timeout_ms / 1000, "check_same_thread": False}}
-    return {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 10, "pool_recycle": 1800}
+    # No pool_pre_ping: it costs every request a round trip (two, with psycopg's BEGIN). A connection lost
+    # to a database restart fails its request instead, answered with a clean 503
+    # (learning.errors.database_unavailable), and SQLAlchemy then replaces every older pooled connection.
+    return {"pool_size": 5, "max_overflow": 10, "pool_recycle": 1800}
 
 
 def configure_engine(app: Flask) -> None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 CODES = {
@@ -72,6 +73,26 @@ def log_forbidden() -> None:
     security_event("forbidden", "denied", user_id=user.id if user is not None else None)
 
 
+def database_unavailable(error: DBAPIError) -> Response:
+    """Answer 503 when the database connection was lost (PostgreSQL restarted, a connection was killed).
+
+    SQLAlchemy has already dropped every pooled connection opened before the loss, so the next request
+    connects afresh: a worker fails at most one request per restart. The answer reads nothing from the
+    database, which may still be down.
+    """
+    current_app.logger.warning(
+        "database connection lost on %s %s: %s", request.method, request.path, str(error.orig).strip()
+    )
+    if wants_json():
+        response = json_error(503, "The database is unavailable for a moment. Try again.")
+    else:
+        # Not render_template: its context processors load the signed-in user, which takes a query.
+        page = current_app.jinja_env.get_template("errors/unavailable.html").render()
+        response = Response(page, 503, mimetype="text/html")
+    response.headers["Retry-After"] = "5"
+    return response
+
+
 def register(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError) -> Any:
@@ -93,6 +114,12 @@ def register(app: Flask) -> None:
             return json_error(status, error.description or CODES.get(status, "error"))
         title, message = MESSAGES.get(status, (error.name, error.description or ""))
         return _page(status, _(title), _(message))
+
+    @app.errorhandler(DBAPIError)
+    def database_error(error: DBAPIError) -> Any:
+        if not error.connection_invalidated:
+            return unexpected(error)
+        return database_unavailable(error)
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> Any:

@@ -21,7 +21,9 @@ from learning.catalog import services as catalog
 from learning.catalog.models import Course
 from learning.extensions import db
 from learning.progress import services as progress
+from learning.progress.lesson_access import lesson_access
 from learning.progress.models import Enrolment
+from learning.transactions import reads_without_transaction
 
 
 def enrolment_out(enrolment: Enrolment | None) -> EnrolmentOut | None:
@@ -50,10 +52,15 @@ def studying(course: Course) -> Enrolment:
     try:
         return progress.active_enrolment(g.api_user, course)
     except progress.ProgressError as exc:
-        raise ApiError(403, exc.code, exc.message) from None
+        raise forbidden(exc) from None
+
+
+def forbidden(refusal: progress.ProgressError) -> ApiError:
+    return ApiError(403, refusal.code, refusal.message)
 
 
 @api_route("/courses", "GET", summary="The published courses", response=CourseListOut, errors=(401,))
+@reads_without_transaction
 def list_courses() -> CourseListOut:
     enrolments = {e.course_id: e for e in progress.enrolments_of(g.api_user)}
     items = []
@@ -82,6 +89,7 @@ def list_courses() -> CourseListOut:
     response=CourseOut,
     errors=(401, 404),
 )
+@reads_without_transaction
 def get_course(slug: str) -> CourseOut:
     course = course_or_404(slug)
     enrolment = progress.find_enrolment(g.api_user, course)
@@ -182,13 +190,17 @@ def delete_enrolment(slug: str) -> None:
     response=LessonOut,
     errors=(401, 403, 404),
 )
+@reads_without_transaction
 def get_lesson(slug: str, lesson_slug: str) -> LessonOut:
-    course = course_or_404(slug)
-    enrolment = studying(course)
-    lesson = catalog.lesson_in_version(enrolment.version_id, lesson_slug)
+    access = lesson_access(g.api_user, slug, lesson_slug)
+    if access is None or not access.published:
+        raise ApiError(404, "not_found", "No such course.")
+    if access.version_id is None:
+        raise forbidden(progress.not_enrolled())
+    lesson = catalog.lesson_in_version(access.version_id, lesson_slug)
     if lesson is None:
         raise ApiError(404, "not_found", "No such lesson in this course.")
-    out = progress.outline(enrolment.version_id)
+    out = progress.outline(access.version_id)
     before, after = out.neighbours(lesson.slug)
     return LessonOut(
         slug=lesson.slug,
@@ -198,7 +210,7 @@ def get_lesson(slug: str, lesson_slug: str) -> LessonOut:
         module=NeighbourOut(slug=lesson.module.slug, title=lesson.module.title),
         previous=NeighbourOut(slug=before, title=out.lesson_title(before)) if before else None,
         next=NeighbourOut(slug=after, title=out.lesson_title(after)) if after else None,
-        completed_at=progress.lesson_completed_at(enrolment, lesson.slug),
+        completed_at=access.completed_at,
     )
 
 

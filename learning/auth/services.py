@@ -6,10 +6,11 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import case, func, select, update
+from sqlalchemy import Select, bindparam, case, func, select, update
 
 from learning.auth.models import ApiToken, AuthAttempt, LoginSession, PasswordReset, User, UserRole
 from learning.auth.passwords import hash_password, needs_rehash, verify_password
@@ -187,20 +188,29 @@ def start_session(user: User) -> str:
 
 
 def user_for_session(key: str) -> User | None:
-    """Return the active user of a live web session, in one query."""
+    """Return the active user of a live web session, in one query (on every request: nothing is cached)."""
     row = db.session.execute(
-        select(User)
-        .join(LoginSession, LoginSession.user_id == User.id)
-        .where(
-            LoginSession.key_hash == token_hash(key),
-            LoginSession.revoked_at.is_(None),
-            LoginSession.expires_at > utcnow(),
-            User.active.is_(True),
-        )
+        _session_user(), {"key_hash": token_hash(key), "now": utcnow()}
     ).scalar_one_or_none()
     if row is not None:
         row.session_key = key
     return row
+
+
+@cache
+def _session_user() -> Select[User]:
+    # Built once, with bound parameters: building a statement and its cache key costs more Python time than
+    # running it, on every signed-in request.
+    return (
+        select(User)
+        .join(LoginSession, LoginSession.user_id == User.id)
+        .where(
+            LoginSession.key_hash == bindparam("key_hash"),
+            LoginSession.revoked_at.is_(None),
+            LoginSession.expires_at > bindparam("now"),
+            User.active.is_(True),
+        )
+    )
 
 
 def end_session(key: str | None) -> None:
@@ -247,18 +257,24 @@ def create_api_token(user: User) -> tuple[str, datetime]:
 
 
 def user_for_token(token: str) -> tuple[User, ApiToken] | None:
-    """Return the active user and the live token for a bearer token, in one query."""
-    row = db.session.execute(
+    """Return the active user and the live token for a bearer token, in one query (on every request)."""
+    row = db.session.execute(_token_user(), {"token_hash": token_hash(token), "now": utcnow()}).one_or_none()
+    return (row[0], row[1]) if row else None
+
+
+@cache
+def _token_user() -> Select[User, ApiToken]:
+    # Built once, like _session_user.
+    return (
         select(User, ApiToken)
         .join(ApiToken, ApiToken.user_id == User.id)
         .where(
-            ApiToken.token_hash == token_hash(token),
+            ApiToken.token_hash == bindparam("token_hash"),
             ApiToken.revoked_at.is_(None),
-            ApiToken.expires_at > utcnow(),
+            ApiToken.expires_at > bindparam("now"),
             User.active.is_(True),
         )
-    ).one_or_none()
-    return (row[0], row[1]) if row else None
+    )
 
 
 def revoke_token(token: ApiToken) -> None:

@@ -24,6 +24,7 @@ from learning.content.render import render_markdown
 from learning.content.sync import lesson_path
 from learning.extensions import db
 from learning.progress import services as progress
+from learning.progress.fragments import render_lesson_body
 
 
 def _back(slug: str, module: str | None = None) -> str:
@@ -254,21 +255,18 @@ def preview_lesson(slug: str, lesson: str) -> str:
     out = progress.outline(draft.version.id, fresh=True)
     previous_slug, next_slug = out.neighbours(row.slug)
     module: Module = row.module
-    outline_module = out.module_of(row.slug)
+    is_last_of_module = out.module_of(row.slug).lesson_slugs[-1] == row.slug
     return render_template(
         "progress/lesson.html",
-        course=course,
-        enrolment=None,
-        version=draft.version,
+        course_slug=course.slug,
+        version_title=draft.version.title,
         lesson=row,
         module=module,
+        body_html=render_lesson_body(_preview_links(row.html, slug), module, is_last_of_module),
         outline=out,
-        outline_module=outline_module,
         previous_slug=previous_slug,
         next_slug=next_slug,
         completed_at=None,
-        is_last_of_module=outline_module.lesson_slugs[-1] == row.slug,
-        form=None,
+        can_complete=False,
         preview=True,
-        lesson_html=_preview_links(row.html, slug),
     )

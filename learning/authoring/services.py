@@ -155,6 +155,8 @@ def open_draft(course: Course, user: User) -> Draft:
     version = draft_of(course)
     if version is None:
         current = course.current_version
+        # Read before the new version is added: loading the deferred column would flush it half-made.
+        files = dict(current.files) if current is not None else {}
         version = CourseVersion(
             course_id=course.id,
             number=next_number(course),
@@ -163,7 +165,6 @@ def open_draft(course: Course, user: User) -> Draft:
             change_note="",
         )
         db.session.add(version)
-        files = dict(current.files) if current is not None else {}
         draft = Draft(course, version, files)
         save(draft, user, "draft.start", based_on=current.number if current else None)
         return draft

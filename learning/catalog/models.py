@@ -81,7 +81,9 @@ class CourseVersion(db.Model):  # type: ignore[name-defined]
     capstone: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     source_hash: Mapped[str] = mapped_column(String(64))
     # The version's source in the content format ({path: text}): what is exported, and what a draft edits.
-    files: Mapped[dict[str, str]] = mapped_column(JSON, default=dict, server_default="{}")
+    # Deferred: it holds the whole course's text (hundreds of KB), which only authoring and exports read,
+    # and every page that loads a course's current version would otherwise fetch and parse it.
+    files: Mapped[dict[str, str]] = mapped_column(JSON, default=dict, server_default="{}", deferred=True)
     origin: Mapped[str] = mapped_column(String(10), default="files", server_default="files")
     change_note: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

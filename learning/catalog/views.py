@@ -7,11 +7,13 @@ from flask_login import current_user
 
 from learning.catalog import services
 from learning.progress import services as progress
+from learning.transactions import reads_without_transaction
 
 bp = Blueprint("catalog", __name__, template_folder="templates")
 
 
 @bp.get("/")
+@reads_without_transaction
 def index() -> str:
     courses = services.published_courses()
     enrolments = {}
@@ -21,6 +23,7 @@ def index() -> str:
 
 
 @bp.get("/courses/<slug>")
+@reads_without_transaction
 def course(slug: str) -> str:
     course = services.course_by_slug(slug)
     if course is None or course.current_version_id is None:

@@ -19,6 +19,7 @@ from learning.catalog.services import clear_lesson_cache
 from learning.db import insert_for, utcnow
 from learning.extensions import db
 from learning.outbox import after_commit
+from learning.progress.fragments import clear_fragment_cache
 from learning.progress.models import Enrolment, LessonCompletion, ModuleState
 
 # Called with an enrolment id after a course completion has been committed (certificates hook in here).
@@ -104,6 +105,7 @@ def clear_outline_cache() -> None:
     """Forget cached outlines and lessons (tests that roll back may reuse version ids)."""
     _outline_cached.cache_clear()
     clear_lesson_cache()
+    clear_fragment_cache()
 
 
 @dataclass
@@ -225,14 +227,6 @@ def lock_enrolment(enrolment_id: int) -> Enrolment:
     return enrolment
 
 
-def lesson_completed_at(enrolment: Enrolment, lesson_slug: str) -> datetime | None:
-    return db.session.scalar(
-        select(LessonCompletion.completed_at).where(
-            LessonCompletion.enrolment_id == enrolment.id, LessonCompletion.lesson_slug == lesson_slug
-        )
-    )
-
-
 def enrol(user: User, course: Course) -> Enrolment:
     """Enrol ``user`` in ``course`` (or bring back a learner who left); idempotent."""
     if course.current_version_id is None:
@@ -280,8 +274,12 @@ def active_enrolment(user: User, course: Course) -> Enrolment:
     """Return the learner's active enrolment or raise ProgressError('not_enrolled')."""
     enrolment = find_enrolment(user, course)
     if enrolment is None or not enrolment.is_active:
-        raise ProgressError("not_enrolled", _("Enrol in the course first."))
+        raise not_enrolled()
     return enrolment
+
+
+def not_enrolled() -> ProgressError:
+    return ProgressError("not_enrolled", _("Enrol in the course first."))
 
 
 def complete_lesson(enrolment: Enrolment, lesson_slug: str, at: datetime | None = None) -> bool:

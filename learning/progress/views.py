@@ -13,7 +13,10 @@ from learning.certificates import services as certificate_services
 from learning.extensions import db
 from learning.progress import services
 from learning.progress.forms import CompleteLessonForm, EnrolForm, LeaveForm
+from learning.progress.fragments import lesson_body
+from learning.progress.lesson_access import lesson_access
 from learning.progress.models import Enrolment
+from learning.transactions import reads_without_transaction
 
 bp = Blueprint("progress", __name__, template_folder="templates")
 
@@ -34,6 +37,7 @@ def _studying(course: Course) -> Enrolment:
 
 
 @bp.get("/dashboard")
+@reads_without_transaction
 @login_required
 def dashboard() -> str:
     enrolments = services.enrolments_of(current_user)
@@ -90,30 +94,32 @@ def continue_course(slug: str) -> Response:
 
 
 @bp.get("/courses/<slug>/lessons/<lesson_slug>")
+@reads_without_transaction
 @login_required
 def lesson(slug: str, lesson_slug: str) -> str:
-    course = _course_or_404(slug)
-    enrolment = _studying(course)
-    lesson = catalog.lesson_in_version(enrolment.version_id, lesson_slug)
+    access = lesson_access(current_user, slug, lesson_slug)
+    if access is None or not access.published:
+        abort(404)
+    if access.version_id is None:
+        abort(redirect(url_for("catalog.course", slug=slug)))
+    lesson = catalog.lesson_in_version(access.version_id, lesson_slug)
     if lesson is None:
         abort(404)
-    out = services.outline(enrolment.version_id)
+    out = services.outline(access.version_id)
     previous_slug, next_slug = out.neighbours(lesson.slug)
-    completed_at = services.lesson_completed_at(enrolment, lesson.slug)
-    module = out.module_of(lesson.slug)
+    is_last_of_module = out.module_of(lesson.slug).lesson_slugs[-1] == lesson.slug
     return render_template(
         "progress/lesson.html",
-        course=course,
-        enrolment=enrolment,
+        course_slug=slug,
+        version_title=access.version_title,
         lesson=lesson,
         module=lesson.module,
+        body_html=lesson_body(access.version_id, lesson, is_last_of_module),
         outline=out,
-        outline_module=module,
         previous_slug=previous_slug,
         next_slug=next_slug,
-        completed_at=completed_at,
-        is_last_of_module=module.lesson_slugs[-1] == lesson.slug,
-        form=CompleteLessonForm(),
+        completed_at=access.completed_at,
+        can_complete=True,
     )
 
 
