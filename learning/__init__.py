@@ -75,7 +75,8 @@ def _import_models() -> None:
     import learning.auth.models
     import learning.catalog.models
     import learning.progress.models
-    import learning.quizzes.models  # noqa: F401
+    import learning.quizzes.models
+    import learning.reports.models  # noqa: F401
 
 
 def register_blueprints(app: Flask) -> None:
@@ -93,8 +94,10 @@ def register_blueprints(app: Flask) -> None:
     from learning.health import bp as health_bp
     from learning.progress.views import bp as progress_bp
     from learning.quizzes.views import bp as quizzes_bp
+    from learning.reports.views import bp as reports_bp
 
-    for blueprint in (health_bp, auth_bp, catalog_bp, progress_bp, quizzes_bp, authoring_bp, api_bp):
+    blueprints = (health_bp, auth_bp, catalog_bp, progress_bp, quizzes_bp, authoring_bp, reports_bp, api_bp)
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)
     csrf.exempt(api_bp)  # the API takes bearer tokens only, never cookies
 
@@ -108,9 +111,11 @@ def register_errorhandlers(app: Flask) -> None:
 def register_commands(app: Flask) -> None:
     from learning.auth.cli import users_cli
     from learning.content.cli import content_cli
+    from learning.reports.cli import demo_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(content_cli)
+    app.cli.add_command(demo_cli)
 
 
 def register_security(app: Flask) -> None:

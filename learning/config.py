@@ -11,6 +11,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from celery.schedules import crontab
+
 ENVIRONMENTS = ("production", "development", "testing")
 INSECURE_KEYS = {"", "dev", "change-me", "changeme", "secret"}
 
@@ -40,6 +42,13 @@ def defaults(instance_path: str) -> dict[str, Any]:
             # longer than the longest task (an export of 100,000 rows takes well under an hour)
             "broker_transport_options": {},
             "beat_schedule_filename": str(instance / "celerybeat-schedule"),
+            "beat_schedule": {
+                # the monthly report e-mail to the secretariat, early on the first of each month (UTC)
+                "reports-monthly": {
+                    "task": "learning.reports.tasks.send_monthly_reports",
+                    "schedule": crontab(minute=0, hour=6, day_of_month=1),
+                },
+            },
             "task_always_eager": False,
         },
         "REDIS_VISIBILITY_TIMEOUT": 2 * 3600,
@@ -54,6 +63,9 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "MAIL_PASSWORD": None,
         "MAIL_DEFAULT_SENDER": "Smart Port Academy <no-reply@localhost>",
         "MAIL_TIMEOUT": 10,
+        # Reports: exports of more rows than this are prepared by a task; where their files are kept.
+        "REPORT_SYNC_EXPORT_LIMIT": 10_000,
+        "REPORT_EXPORT_PATH": str(instance / "exports"),
         # Behind a reverse proxy that sets X-Forwarded-For/-Proto/-Host (one hop).
         "PROXY_FIX": False,
         # Security

@@ -8,4 +8,4 @@ from learning import create_app
 
 flask_app = create_app()
 celery: Celery = flask_app.extensions["celery"]
-celery.autodiscover_tasks(["learning.mail"], related_name="tasks", force=True)
+celery.autodiscover_tasks(["learning.mail", "learning.reports"], related_name="tasks", force=True)
