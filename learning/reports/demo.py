@@ -204,7 +204,7 @@ def generate(
         rows: dict[str, list[dict[str, Any]]] = {name: [] for name in (
             "users", "user_roles", "enrolments", "lesson_completions", "module_states", "quiz_attempts",
             "certificates", "cohort_members")}  # fmt: skip
-        for n in range(first, min(first + BATCH, learners)):
+        for _ in range(first, min(first + BATCH, learners)):
             user_id = next_user
             next_user += 1
             country, zone, language, engagement, organisations = rng.choice(REGION)

@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, and_, case, exists, func, literal, or_, select, text
 from sqlalchemy.sql import FromClause
 
-from learning.auth.choices import country_name
+from learning.auth.choices import countries
 from learning.db import dialect_name
 from learning.extensions import db
 from learning.reports import sources
@@ -25,6 +25,7 @@ from learning.reports.queries.base import (
     certificates_note,
     conditions,
     courses,
+    id_in,
     modules,
     population,
     valid_certificates,
@@ -199,8 +200,9 @@ def learner_rows(ids: list[int]) -> list[Row]:
     stmt = select(
         E.c.id, U.c.full_name, U.c.job_title, U.c.organisation, U.c.country, E.c.course_id, E.c.status,
         E.c.enrolled_at, E.c.percent, E.c.completed_at, flag,
-    ).select_from(from_).where(E.c.id.in_(ids), U.c.consent_share_progress_at.is_not(None))  # fmt: skip
+    ).select_from(from_).where(id_in(E.c.id, ids), U.c.consent_share_progress_at.is_not(None))  # fmt: skip
     infos = courses()
+    names = dict(countries())
     yes, no = str(_("yes")), str(_("no"))
     statuses = {"active": str(_("active")), "left": str(_("left"))}
     found: dict[int, Row] = {}
@@ -222,7 +224,7 @@ def learner_rows(ids: list[int]) -> list[Row]:
                 name,
                 job or "",
                 org or "",
-                country_name(country) if country else "",
+                names.get(country, country or ""),
                 infos[course_id].label,
                 statuses[status],
                 _as_date(enrolled_at),

@@ -1,0 +1,153 @@
+"""A small fixed data set whose every report figure was computed by hand (see EXPECTED in the tests).
+
+Courses: harbour-basics ("H", the fixture course: 2 modules, each 2 lessons and a quiz) and "Old harbour
+course" ("O", archived, one module without a quiz). Times are 10:00 UTC, so durations are whole days.
+
+| # | learner | country, organisation (type)            | consent | course | enrolled   | started | half way | completed  | status |
+|---|---------|-----------------------------------------|---------|--------|------------|---------|----------|------------|--------|
+| 1 | A       | TH, Marine Department (maritime)         | yes     | H      | 2026-01-05 | 01-06   | 01-10    | 2026-02-01 | active |
+| 2 | B       | TH, Marine Department (maritime)         | no      | H      | 2026-01-20 | 01-21   | 02-15    | 2026-03-10 | active |
+| 3 | C       | TH, Port Authority of Thailand (port)    | yes     | H      | 2026-02-03 | 02-04   |          |            | active |
+| 4 | D       | VN, Viet Nam Maritime Administration     | no      | H      | 2026-02-10 |         |          |            | active |
+| 5 | E       | VN, Ministry of Transport (ministry)      | yes     | H      | 2026-03-01 | 03-02   | 03-05    | 2026-03-20 | active |
+| 6 | F       | ID, Port Corporation (port)               | yes     | H      | 2026-01-15 | 01-16   | 01-20    |            | left   |
+| 7 | A       |                                          |         | O      | 2025-12-01 | 12-02   | 12-03    | 2025-12-20 | active |
+| 8 | D       |                                          |         | O      | 2025-12-10 | 12-11   |          |            | left   |
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from learning.auth.models import User
+from learning.catalog.models import Course, CourseVersion, Module
+from learning.extensions import db
+from learning.progress.models import Enrolment, ModuleState
+
+
+def at(day: str) -> datetime:
+    """10:00 UTC on an ISO day."""
+    return datetime.fromisoformat(day).replace(hour=10, tzinfo=UTC)
+
+
+@dataclass
+class DataSet:
+    users: dict[str, User]
+    enrolments: dict[int, Enrolment]
+    harbour: Course
+    old: Course
+
+
+LEARNERS = {
+    "A": ("TH", "Marine Department", "maritime_administration", True),
+    "B": ("TH", "Marine Department", "maritime_administration", False),
+    "C": ("TH", "Port Authority of Thailand", "port_authority", True),
+    "D": ("VN", "Viet Nam Maritime Administration", "maritime_administration", False),
+    "E": ("VN", "Ministry of Transport", "ministry_of_transport", True),
+    "F": ("ID", "Port Corporation", "port_authority", True),
+}
+# number: (learner, course, enrolled, started, halfway, completed, status, percent)
+ENROLMENTS = {
+    1: ("A", "H", "2026-01-05", "2026-01-06", "2026-01-10", "2026-02-01", "active", 100),
+    2: ("B", "H", "2026-01-20", "2026-01-21", "2026-02-15", "2026-03-10", "active", 100),
+    3: ("C", "H", "2026-02-03", "2026-02-04", None, None, "active", 33),
+    4: ("D", "H", "2026-02-10", None, None, None, "active", 0),
+    5: ("E", "H", "2026-03-01", "2026-03-02", "2026-03-05", "2026-03-20", "active", 100),
+    6: ("F", "H", "2026-01-15", "2026-01-16", "2026-01-20", None, "left", 50),
+    7: ("A", "O", "2025-12-01", "2025-12-02", "2025-12-03", "2025-12-20", "active", 100),
+    8: ("D", "O", "2025-12-10", "2025-12-11", None, None, "left", 50),
+}
+# (enrolment, module): (attempts, failed attempts, passed, completed)
+STATES = {
+    (1, "first-steps"): (1, 0, True, True),
+    (1, "second-steps"): (2, 1, True, True),
+    (2, "first-steps"): (1, 0, True, True),
+    (2, "second-steps"): (1, 0, True, True),
+    (3, "first-steps"): (2, 2, False, False),
+    (5, "first-steps"): (1, 0, True, True),
+    (5, "second-steps"): (1, 0, True, True),
+    (6, "first-steps"): (1, 0, True, True),
+    (7, "legacy"): (0, 0, False, True),
+}
+
+
+def old_course() -> Course:
+    """An archived course with one published version of one module (no quiz)."""
+    course = Course(slug="old-harbour", status="archived", created_at=at("2025-06-01"),
+                    archived_at=at("2026-01-01"))  # fmt: skip
+    db.session.add(course)
+    db.session.flush()
+    version = CourseVersion(
+        course_id=course.id, number=1, title="Old harbour course", summary="Retired.", description_html="",
+        language="en", hours=2.0, source_hash="0" * 64, published_at=at("2025-06-01"),
+    )  # fmt: skip
+    db.session.add(version)
+    db.session.flush()
+    db.session.add(Module(version_id=version.id, slug="legacy", position=1, title="Legacy module", summary="",
+                          objectives=[], case_studies=[], reflection_html="", references={},
+                          references_html={}))  # fmt: skip
+    course.current_version_id = version.id
+    db.session.flush()
+    return course
+
+
+@pytest.fixture
+def dataset(app: Flask, create_user: Callable[..., User], course: Course) -> DataSet:
+    old = old_course()
+    users = {}
+    for name, (country, organisation, kind, consent) in LEARNERS.items():
+        users[name] = create_user(
+            full_name=f"Learner {name}", email=f"{name.lower()}@reports.example.org", country=country,
+            organisation=organisation, organisation_type=kind, consent_share_progress=consent,
+        )  # fmt: skip
+    courses = {"H": course, "O": old}
+    enrolments = {}
+    for number, (who, code, enrolled, started, halfway, completed, status, percent) in ENROLMENTS.items():
+        target = courses[code]
+        assert target.current_version_id is not None
+        enrolment = Enrolment(
+            user_id=users[who].id, course_id=target.id, version_id=target.current_version_id, status=status,
+            enrolled_at=at(enrolled), left_at=at("2026-03-25") if status == "left" else None,
+            started_at=at(started) if started else None, halfway_at=at(halfway) if halfway else None,
+            completed_at=at(completed) if completed else None,
+            completed_version_id=target.current_version_id if completed else None,
+            last_activity_at=at(completed or halfway or started or enrolled), percent=percent,
+        )  # fmt: skip
+        db.session.add(enrolment)
+        db.session.flush()
+        enrolments[number] = enrolment
+    for (number, module), (attempts, failed, passed, done) in STATES.items():
+        when = enrolments[number].completed_at or at("2026-03-01")
+        db.session.add(ModuleState(
+            enrolment_id=enrolments[number].id, module_slug=module, best_score=80 if passed else (40 if
+            attempts else None), attempts=attempts, failed_attempts=failed, last_attempt_at=when if attempts
+            else None, quiz_passed_at=when if passed else None, completed_at=when if done else None,
+        ))  # fmt: skip
+    db.session.commit()
+    return DataSet(users, enrolments, course, old)
+
+
+@pytest.fixture
+def staff_client(
+    app: Flask, create_user: Callable[..., User], login: Callable[[FlaskClient, User], None]
+) -> FlaskClient:
+    """A browser signed in as a secretariat officer."""
+    client = app.test_client()
+    client.environ_base["wsgi.url_scheme"] = "https"
+    officer = create_user(roles=("secretariat",), email="officer@escap.example.org", full_name="Officer",
+                          country="TH")  # fmt: skip
+    login(client, officer)
+    return client
+
+
+@pytest.fixture
+def staff_headers(create_user: Callable[..., User], api_token: Callable[[User], dict[str, str]]) -> dict[str, Any]:
+    officer = create_user(roles=("secretariat",), email="api-officer@escap.example.org")
+    return api_token(officer)
