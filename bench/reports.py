@@ -185,8 +185,9 @@ def main(argv: list[str] | None = None) -> int:
         verdict_ratio = "PASS" if r["ratio"] >= TARGET_RATIO else "FAIL"
         verdict_ms = "PASS" if r["report_ms"] < TARGET_MS else "FAIL"
         print(f"  by {r['group_by']:<8} rows {r['rows']:>3}  naive {r['naive_ms']:>8.1f} ms  report "
-              f"{r['report_ms']:>7.1f} ms  ratio {r['ratio']:>5.1f}x ({verdict_ratio}, target >= {TARGET_RATIO}x)"
-              f"  ({verdict_ms}, target < {TARGET_MS:.0f} ms)")  # fmt: skip
+              f"{r['report_ms']:>7.1f} ms  ratio {r['ratio']:>5.1f}x "
+              f"({verdict_ratio}, target >= {TARGET_RATIO}x)  "
+              f"({verdict_ms}, target < {TARGET_MS:.0f} ms)")  # fmt: skip
         print(f"    runs: naive {r['naive_runs']}, report {r['report_runs']}")
 
     print("\nXLSX export of the learner list (a child process):")
@@ -200,7 +201,8 @@ def main(argv: list[str] | None = None) -> int:
     export = json.loads(child.stdout.strip().splitlines()[-1])
     verdict_s = "PASS" if export["seconds"] < TARGET_EXPORT_S else "FAIL"
     verdict_mb = "PASS" if export["peak_rss_mb"] < TARGET_EXPORT_MB else "FAIL"
-    print(f"  {export['rows']:,} rows in {export['seconds']} s ({verdict_s}, target < {TARGET_EXPORT_S:.0f} s), "
+    print(f"  {export['rows']:,} rows in {export['seconds']} s "
+          f"({verdict_s}, target < {TARGET_EXPORT_S:.0f} s), "
           f"peak memory {export['peak_rss_mb']} MB ({verdict_mb}, target < {TARGET_EXPORT_MB:.0f} MB; "
           f"{export['rss_before_mb']} MB before the export), file {export['file_mb']} MB")  # fmt: skip
     if export["rows"] < EXPORT_ROWS:

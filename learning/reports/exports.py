@@ -70,7 +70,8 @@ class XlsxBook:
         elif isinstance(value, bool):
             sheet.write_boolean(row, col, value)
         elif isinstance(value, int | float):
-            sheet.write_number(row, col, value, self.percent if column.kind in ("percent", "days") else None)
+            # one decimal, as on the screen, for figures that have one (rates, days); counts stay whole
+            sheet.write_number(row, col, value, self.percent if isinstance(value, float) else None)
         elif isinstance(value, datetime | date):
             day = value.date() if isinstance(value, datetime) else value
             sheet.write_datetime(row, col, datetime(day.year, day.month, day.day), self.day)

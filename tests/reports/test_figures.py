@@ -11,7 +11,7 @@ from learning.reports.filters import FilterError, Filters, parse_filters
 from learning.reports.tables import Table
 from tests.reports.conftest import DataSet
 
-H, O = "Harbour basics", "Old harbour course (archived)"
+H, OLD = "Harbour basics", "Old harbour course (archived)"
 
 
 def cells(table: Table) -> list[tuple[Any, ...]]:
@@ -36,13 +36,15 @@ def test_headline_without_a_period(dataset: DataSet) -> None:
 def test_headline_of_january_counts_enrolments_made_then_and_completions_made_then(dataset: DataSet) -> None:
     # enrolled in January: 1, 2, 6 (6 left); of them 1 and 2 completed later; no completion in January
     assert headline(**{"from": "2026-01-01", "to": "2026-01-31"}) == {
-        "learners": 3, "enrolments": 3, "left": 1, "completions": 0, "certificates": 0, "rate": 66.7}  # fmt: skip
+        "learners": 3, "enrolments": 3, "left": 1, "completions": 0, "certificates": 0, "rate": 66.7,
+    }  # fmt: skip
 
 
 def test_headline_of_february_and_march(dataset: DataSet) -> None:
     # enrolled: 3, 4, 5 (5 completed); completions in the period: 1 (02-01), 2 (03-10), 5 (03-20)
     assert headline(**{"from": "2026-02-01", "to": "2026-03-31"}) == {
-        "learners": 3, "enrolments": 3, "left": 0, "completions": 3, "certificates": 0, "rate": 33.3}  # fmt: skip
+        "learners": 3, "enrolments": 3, "left": 0, "completions": 3, "certificates": 0, "rate": 33.3,
+    }  # fmt: skip
 
 
 def test_headline_of_an_empty_period_has_no_rate(dataset: DataSet) -> None:
@@ -66,16 +68,24 @@ EXPECTED_GROUPS: dict[str, list[tuple[Any, ...]]] = {
         ("VN:Ministry of Transport", "Ministry of Transport (Viet Nam)", 1, 1, 1, 0, 100.0),
         ("TH:Port Authority of Thailand", "Port Authority of Thailand (Thailand)", 1, 1, 0, 0, 0.0),
         ("ID:Port Corporation", "Port Corporation (Indonesia)", 1, 1, 0, 0, 0.0),
-        ("VN:Viet Nam Maritime Administration", "Viet Nam Maritime Administration (Viet Nam)", 2, 1, 0, 0, 0.0),
+        (
+            "VN:Viet Nam Maritime Administration",
+            "Viet Nam Maritime Administration (Viet Nam)",
+            2,
+            1,
+            0,
+            0,
+            0.0,
+        ),  # fmt: skip
     ],
     "course": [
         ("harbour-basics", H, 6, 5, 3, 0, 50.0),
-        ("old-harbour", O, 2, 2, 1, 0, 50.0),
+        ("old-harbour", OLD, 2, 2, 1, 0, 50.0),
     ],
     "module": [
         ("harbour-basics/first-steps", f"{H}: The first steps", 6, 5, 4, 0, 66.7),
         ("harbour-basics/second-steps", f"{H}: The second steps", 6, 3, 3, 0, 50.0),
-        ("old-harbour/legacy", f"{O}: Legacy module", 2, 1, 1, 0, 50.0),
+        ("old-harbour/legacy", f"{OLD}: Legacy module", 2, 1, 1, 0, 50.0),
     ],
     "month": [
         ("2025-12", "2025-12", 2, 2, 1, 0, 50.0),
@@ -125,15 +135,15 @@ def test_funnel(dataset: DataSet) -> None:
         "completed_share", "certified", "certified_share"]  # fmt: skip
     assert cells(table) == [
         (H, 6, 5, 83.3, 4, 66.7, 3, 50.0, 0, 0.0),
-        (O, 2, 2, 100.0, 1, 50.0, 1, 50.0, 0, 0.0),
+        (OLD, 2, 2, 100.0, 1, 50.0, 1, 50.0, 0, 0.0),
     ]
 
 
 def test_time_to_complete(dataset: DataSet) -> None:
-    # H: 27, 49 and 19 days; O: 19 days. Median and 90th percentile interpolated linearly.
+    # H: 27, 49 and 19 days; OLD: 19 days. Median and 90th percentile interpolated linearly.
     assert cells(queries.time_to_complete(Filters())) == [
         (H, 3, 27.0, 44.6),
-        (O, 1, 19.0, 19.0),
+        (OLD, 1, 19.0, 19.0),
         ("All courses", 4, 23.0, 42.4),
     ]
 
@@ -163,7 +173,7 @@ def test_trend(dataset: DataSet) -> None:
 
 def test_trend_fills_months_without_events(dataset: DataSet) -> None:
     f = parse_filters({"country": "VN"})
-    # D enrolled 2025-12 (O) and 2026-02 (H), E enrolled and completed in 2026-03; January has nothing
+    # D enrolled 2025-12 (OLD) and 2026-02 (H), E enrolled and completed in 2026-03; January has nothing
     assert cells(queries.trend(f)) == [("2025-12", 1, 0, 0), ("2026-01", 0, 0, 0), ("2026-02", 1, 0, 0),
                                        ("2026-03", 1, 1, 0)]  # fmt: skip
 
@@ -175,7 +185,7 @@ def test_learners_are_listed_only_with_consent(dataset: DataSet) -> None:
     assert [(r.cells[0], r.cells[4], r.cells[5], r.cells[7]) for r in rows] == [
         ("Learner F", H, "left", 50),
         ("Learner A", H, "active", 100),
-        ("Learner A", O, "active", 100),
+        ("Learner A", OLD, "active", 100),
         ("Learner C", H, "active", 33),
         ("Learner E", H, "active", 100),
     ]
@@ -227,6 +237,7 @@ def test_bad_filters_name_each_bad_field(args: dict[str, str], fields: set[str],
 
 
 def test_filters_round_trip_through_parameters(dataset: DataSet) -> None:
-    args = {"course": "harbour-basics", "version": "1", "country": "TH", "organisation_type": "port_authority",
-            "organisation": "Port Authority of Thailand", "from": "2026-01-01", "to": "2026-12-31"}  # fmt: skip
+    args = {"course": "harbour-basics", "version": "1", "country": "TH",
+            "organisation_type": "port_authority", "organisation": "Port Authority of Thailand",
+            "from": "2026-01-01", "to": "2026-12-31"}  # fmt: skip
     assert parse_filters(args).params() == args
