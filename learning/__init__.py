@@ -74,8 +74,10 @@ def _import_models() -> None:
     import learning.audit.models
     import learning.auth.models
     import learning.catalog.models
+    import learning.cohorts.models
     import learning.progress.models
     import learning.quizzes.models
+    import learning.reminders.models
     import learning.reports.models  # noqa: F401
 
 
@@ -94,12 +96,24 @@ def register_blueprints(app: Flask) -> None:
     from learning.health import bp as health_bp
     from learning.progress.views import bp as progress_bp
     from learning.quizzes.views import bp as quizzes_bp
+    from learning.reminders.views import bp as reminders_bp
+    from learning.reminders.views import unsubscribe
     from learning.reports.views import bp as reports_bp
 
-    blueprints = (health_bp, auth_bp, catalog_bp, progress_bp, quizzes_bp, authoring_bp, reports_bp, api_bp)
-    for blueprint in blueprints:
+    for blueprint in (
+        health_bp,
+        auth_bp,
+        catalog_bp,
+        progress_bp,
+        quizzes_bp,
+        authoring_bp,
+        reminders_bp,
+        reports_bp,
+        api_bp,
+    ):
         app.register_blueprint(blueprint)
     csrf.exempt(api_bp)  # the API takes bearer tokens only, never cookies
+    csrf.exempt(unsubscribe)  # its signed token is the proof; mail programs post RFC 8058 without CSRF
 
 
 def register_errorhandlers(app: Flask) -> None:
@@ -111,10 +125,12 @@ def register_errorhandlers(app: Flask) -> None:
 def register_commands(app: Flask) -> None:
     from learning.auth.cli import users_cli
     from learning.content.cli import content_cli
+    from learning.reminders.cli import reminders_cli
     from learning.reports.cli import demo_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(content_cli)
+    app.cli.add_command(reminders_cli)
     app.cli.add_command(demo_cli)
 
 

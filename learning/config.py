@@ -42,7 +42,15 @@ def defaults(instance_path: str) -> dict[str, Any]:
             # longer than the longest task (an export of 100,000 rows takes well under an hour)
             "broker_transport_options": {},
             "beat_schedule_filename": str(instance / "celerybeat-schedule"),
+            # One beat runs this (`celery -A worker.app worker --beat` under `academy serve`); the scan
+            # also holds a lock, so a second beat by mistake sends nothing twice (RELIABILITY rule 5).
             "beat_schedule": {
+                "reminders-scan": {
+                    "task": "learning.reminders.tasks.scan_reminders",
+                    "schedule": crontab(minute="*/15"),
+                    # a scan that waited in the queue past the next one is pointless
+                    "options": {"expires": 14 * 60},
+                },
                 # the monthly report e-mail to the secretariat, early on the first of each month (UTC)
                 "reports-monthly": {
                     "task": "learning.reports.tasks.send_monthly_reports",
@@ -52,6 +60,18 @@ def defaults(instance_path: str) -> dict[str, Any]:
             "task_always_eager": False,
         },
         "REDIS_VISIBILITY_TIMEOUT": 2 * 3600,
+        # Reminders (learning/reminders): the scan runs every 15 minutes and picks up each learner
+        # once per local day, in their morning.
+        "REMINDER_MORNING_HOURS": (8, 11),  # local hours [start, end)
+        "REMINDER_INACTIVITY_DAYS": 7,  # first reminder after N days without activity
+        "REMINDER_INACTIVITY_REPEAT_DAYS": 7,  # then again every M days
+        "REMINDER_INACTIVITY_MAX": 3,  # at most K times in one spell of inactivity
+        "REMINDER_QUIZ_WAIT_DAYS": 1,  # after a second failed quiz, a day to retry alone
+        "REMINDER_DEADLINE_DAYS": (7, 1),  # before a cohort's due date
+        "REMINDER_CERTIFICATE_WAIT_DAYS": 3,  # a certificate not downloaded this long after its e-mail
+        "REMINDER_BATCH_SIZE": 100,  # e-mails per task, sent over one SMTP connection
+        "REMINDER_CLAIM_TIMEOUT": timedelta(hours=1),  # a claim older than this was a dead worker's
+        "REMINDER_MAX_ATTEMPTS": 10,  # temporary failures before an e-mail is given up
         # Mail: "file" writes each message to MAIL_FILE_PATH; "smtp" sends through MAIL_SERVER.
         "MAIL_BACKEND": "file",
         "MAIL_FILE_PATH": str(instance / "mail"),
@@ -116,7 +136,14 @@ def from_environment(environ: os._Environ[str] | dict[str, str] | None = None) -
     for name, key in simple.items():
         if env.get(name):
             settings[key] = env[name]
-    for name in ("MAIL_PORT", "MAIL_TIMEOUT", "REDIS_VISIBILITY_TIMEOUT"):
+    for name in (
+        "MAIL_PORT",
+        "MAIL_TIMEOUT",
+        "REDIS_VISIBILITY_TIMEOUT",
+        "REMINDER_INACTIVITY_DAYS",
+        "REMINDER_INACTIVITY_REPEAT_DAYS",
+        "REMINDER_INACTIVITY_MAX",
+    ):
         if env.get(name):
             settings[name] = int(env[name])
     for name in ("MAIL_USE_TLS", "MAIL_USE_SSL", "PROXY_FIX"):

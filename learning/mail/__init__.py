@@ -5,7 +5,10 @@ from __future__ import annotations
 import smtplib
 import ssl
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from email.message import EmailMessage
+from email.policy import Policy, default
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Any
@@ -20,10 +23,15 @@ class PermanentMailError(Exception):
 
 
 def build_message(
-    to: str, subject: str, text: str, html: str | None = None, headers: dict[str, str] | None = None
+    to: str,
+    subject: str,
+    text: str,
+    html: str | None = None,
+    headers: dict[str, str] | None = None,
+    policy: Policy = default,
 ) -> EmailMessage:
     """Build a text (and HTML) message from the configured sender."""
-    message = EmailMessage()
+    message = EmailMessage(policy=policy)
     message["From"] = current_app.config["MAIL_DEFAULT_SENDER"]
     message["To"] = to
     message["Subject"] = subject
@@ -37,15 +45,24 @@ def build_message(
     return message
 
 
-def send_messages(messages: list[EmailMessage]) -> None:
-    """Deliver ``messages`` with the configured backend, over one SMTP connection."""
+@contextmanager
+def connection() -> Iterator[Callable[[EmailMessage], None]]:
+    """Open the configured backend once and yield a function that delivers one message over it.
+
+    The function raises PermanentMailError when the server refuses a message for good (5xx);
+    smtplib's other errors and OSError are temporary, and the connection stays usable after a
+    refused recipient (smtplib resets the transaction).
+    """
     config = current_app.config
     if config["MAIL_BACKEND"] == "file":
         folder = Path(config["MAIL_FILE_PATH"])
         folder.mkdir(parents=True, exist_ok=True)
-        for message in messages:
+
+        def write(message: EmailMessage) -> None:
             name = f"{utcnow():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}.eml"
             (folder / name).write_bytes(bytes(message))
+
+        yield write
         return
     if config["MAIL_BACKEND"] != "smtp":
         raise RuntimeError(f"unknown MAIL_BACKEND {config['MAIL_BACKEND']!r}")
@@ -55,7 +72,8 @@ def send_messages(messages: list[EmailMessage]) -> None:
             smtp.starttls(context=ssl.create_default_context())
         if config["MAIL_USERNAME"]:
             smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"] or "")
-        for message in messages:
+
+        def send(message: EmailMessage) -> None:
             try:
                 smtp.send_message(message)
             except smtplib.SMTPRecipientsRefused as exc:
@@ -67,3 +85,12 @@ def send_messages(messages: list[EmailMessage]) -> None:
                 if exc.smtp_code >= 500:
                     raise PermanentMailError(str(exc)) from exc
                 raise
+
+        yield send
+
+
+def send_messages(messages: list[EmailMessage]) -> None:
+    """Deliver ``messages`` with the configured backend, over one SMTP connection."""
+    with connection() as send:
+        for message in messages:
+            send(message)

@@ -1,0 +1,1 @@
+"""Cohorts: groups of learners taking a course together towards a due date."""

@@ -1,0 +1,88 @@
+"""Reminder fixtures: learners with a time zone and a history, and one scan-and-send step."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from learning.auth.models import User
+from learning.catalog.models import Course
+from learning.cohorts.models import Cohort, CohortMember
+from learning.extensions import db
+from learning.progress.models import Enrolment
+from learning.reminders import delivery, services
+from learning.reminders.models import ReminderBundle, ReminderSending
+
+
+def utc(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+@pytest.fixture
+def learner(
+    create_user: Callable[..., User], enrol: Callable[[User], Enrolment]
+) -> Callable[..., tuple[User, Enrolment]]:
+    """Make an enrolled learner in ``timezone`` whose last activity was at ``last_active``."""
+
+    def make(
+        timezone: str = "Asia/Bangkok",
+        last_active: datetime | None = None,
+        enrolled: datetime | None = None,
+        **user_fields: Any,
+    ) -> tuple[User, Enrolment]:
+        user = create_user(timezone=timezone, **user_fields)
+        enrolment = enrol(user)
+        enrolment.enrolled_at = enrolled or (last_active or utc("2026-09-01T00:00")) - timedelta(days=1)
+        enrolment.last_activity_at = last_active
+        enrolment.started_at = last_active
+        db.session.commit()
+        return user, enrolment
+
+    return make
+
+
+@pytest.fixture
+def cohort(course: Course) -> Callable[..., Cohort]:
+    def make(due_on: date, members: list[User], name: str = "Pacific ports 2026") -> Cohort:
+        made = Cohort(course_id=course.id, name=name, starts_on=due_on - timedelta(days=60), due_on=due_on)
+        db.session.add(made)
+        db.session.flush()
+        db.session.add_all(CohortMember(cohort_id=made.id, user_id=user.id) for user in members)
+        db.session.commit()
+        return made
+
+    return make
+
+
+def task(app: Flask, function: Any) -> Any:
+    """The task as this app's Celery registered it: a shared task used directly runs under the
+    Celery app made last, which other tests' apps may have replaced."""
+    return app.extensions["celery"].tasks[function.name]
+
+
+def step(as_of: datetime) -> services.ScanResult:
+    """What the beat and the worker do at ``as_of``: scan, commit, send what is pending."""
+    result = services.scan(as_of)
+    db.session.commit()
+    delivery.deliver(result.pending)
+    return result
+
+
+def sendings() -> list[tuple[str, str, str, str]]:
+    """Every decided reminder as (e-mail, rule, subject, period), in order."""
+    rows = db.session.execute(
+        select(User.email, ReminderSending.rule, ReminderSending.subject, ReminderSending.period)
+        .join(User, User.id == ReminderSending.user_id)
+        .order_by(ReminderSending.id)
+    )
+    return [tuple(row) for row in rows]  # type: ignore[misc]
+
+
+def bundles() -> list[ReminderBundle]:
+    db.session.expire_all()
+    return list(db.session.scalars(select(ReminderBundle).order_by(ReminderBundle.id)))
