@@ -22,6 +22,7 @@ from sqlalchemy import JSON, Table, exists, func, insert, select, text
 
 from learning.auth.models import User, UserRole
 from learning.catalog.models import Course, CourseVersion
+from learning.cohorts.models import Cohort, CohortMember
 from learning.db import dialect_name, utcnow
 from learning.extensions import db
 from learning.progress.models import Enrolment, LessonCompletion, ModuleState
@@ -297,7 +298,7 @@ def generate(
         if rows["certificates"]:
             writer.write(sources.certificates(), rows["certificates"])  # type: ignore[arg-type]
         if rows["cohort_members"]:
-            writer.write(sources.cohort_members(), _unique_members(rows["cohort_members"]))  # type: ignore[arg-type]
+            writer.write(CohortMember.__table__, _unique_members(rows["cohort_members"]))
         for name in ("users", "enrolments", "lesson_completions", "module_states", "quiz_attempts",
                      "certificates", "cohort_members"):  # fmt: skip
             setattr(counts, name, getattr(counts, name) + len(rows[name]))
@@ -322,9 +323,7 @@ def _next_id(table: Table | None) -> int:
 def _make_cohorts(
     rng: random.Random, shapes: list[CourseShape], now: datetime, months: int, writer: _Writer
 ) -> dict[int, list[int]]:
-    table = sources.cohorts()
-    if table is None:
-        return {}
+    table = Cohort.__table__
     next_id = _next_id(table)
     made: dict[int, list[int]] = {}
     rows = []

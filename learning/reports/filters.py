@@ -13,6 +13,7 @@ from sqlalchemy import select
 from learning.auth.choices import country_codes
 from learning.auth.models import ORGANISATION_TYPES
 from learning.catalog.models import Course, CourseVersion
+from learning.cohorts.models import Cohort
 from learning.extensions import db
 
 # The query parameters, in the order forms and links write them.
@@ -152,10 +153,5 @@ def parse_filters(args: Mapping[str, str]) -> Filters:
 
 
 def cohort_course(cohort_id: int) -> int | None:
-    """The course of a cohort, or None when there is no such cohort (or no cohorts at all yet)."""
-    from learning.reports import sources
-
-    table = sources.cohorts()
-    if table is None:
-        return None
-    return db.session.scalar(select(table.c.course_id).where(table.c.id == cohort_id))
+    """The course of a cohort, or None when there is no such cohort."""
+    return db.session.scalar(select(Cohort.course_id).where(Cohort.id == cohort_id))

@@ -1,6 +1,5 @@
-"""Tables other features own that the reports read when they are part of the schema: certificates,
-cohorts and reminders. Until a feature is installed its figures are shown as not available, never
-made up."""
+"""Tables other features own that the reports read when they are part of the schema (certificates).
+Until a feature is installed its figures are shown as not available, never made up."""
 
 from __future__ import annotations
 
@@ -15,19 +14,3 @@ def _table(name: str) -> Table | None:
 
 def certificates() -> Table | None:
     return _table("certificates")
-
-
-def cohorts() -> Table | None:
-    return _table("cohorts")
-
-
-def cohort_members() -> Table | None:
-    return _table("cohort_members")
-
-
-def reminder_sendings() -> Table | None:
-    return _table("reminder_sendings")
-
-
-def reminder_bundles() -> Table | None:
-    return _table("reminder_bundles")

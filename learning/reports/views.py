@@ -10,12 +10,14 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from markupsafe import Markup
+from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from learning.auth.access import role_required
 from learning.auth.choices import ORGANISATION_TYPE_LABELS, countries
+from learning.cohorts.models import Cohort
 from learning.extensions import db
-from learning.reports import catalogue, charts, jobs, queries, sources
+from learning.reports import catalogue, charts, jobs, queries
 from learning.reports.exports import XLSX_MIMETYPE, table_csv_response, table_xlsx_bytes, xlsx_response
 from learning.reports.filters import FilterError, Filters, parse_filters
 from learning.reports.models import ReportExport
@@ -60,11 +62,8 @@ def _group_by(errors: dict[str, str]) -> str:
 
 
 def _form_context() -> dict[str, Any]:
-    cohorts: list[tuple[int, str]] = []
-    table = sources.cohorts()
-    if table is not None:
-        cohorts = [(cid, name) for cid, name in db.session.execute(table.select().with_only_columns(
-            table.c.id, table.c.name).order_by(table.c.name))]  # fmt: skip
+    cohorts = [(cid, name) for cid, name in db.session.execute(select(Cohort.id, Cohort.name).order_by(
+        Cohort.name, Cohort.id))]  # fmt: skip
     return {
         "course_choices": sorted(queries.courses().values(), key=lambda c: c.label.casefold()),
         "country_choices": countries(),

@@ -19,18 +19,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from learning.auth import services as auth
 from learning.auth.models import User
 from learning.catalog.models import Course, CourseVersion, Module
+from learning.cohorts.models import Cohort, CohortMember
 from learning.extensions import db
-from learning.progress.models import Enrolment, ModuleState
+from learning.progress.models import Enrolment, LessonCompletion, ModuleState
+from learning.quizzes.models import Quiz, QuizAttempt
+from learning.reminders.models import ReminderBundle, ReminderSending
 
 
 def at(day: str) -> datetime:
@@ -44,6 +48,7 @@ class DataSet:
     enrolments: dict[int, Enrolment]
     harbour: Course
     old: Course
+    cohorts: dict[str, Cohort]
 
 
 LEARNERS = {
@@ -132,8 +137,78 @@ def dataset(app: Flask, create_user: Callable[..., User], course: Course) -> Dat
             attempts else None), attempts=attempts, failed_attempts=failed, last_attempt_at=when if attempts
             else None, quiz_passed_at=when if passed else None, completed_at=when if done else None,
         ))  # fmt: skip
+    cohorts = {
+        "bangkok": Cohort(course_id=course.id, name="Bangkok 2026", starts_on=date(2026, 1, 1),
+                          due_on=date(2026, 6, 30)),
+        "old": Cohort(course_id=old.id, name="Old course group", starts_on=date(2025, 12, 1),
+                      due_on=date(2026, 3, 1)),
+    }  # fmt: skip
+    db.session.add_all(cohorts.values())
+    db.session.flush()
+    for cohort, who in (("bangkok", "A"), ("bangkok", "B"), ("bangkok", "C"), ("old", "D")):
+        db.session.add(CohortMember(cohort_id=cohorts[cohort].id, user_id=users[who].id))
+    add_activity_and_reminders(course, users, enrolments)
     db.session.commit()
-    return DataSet(users, enrolments, course, old)
+    return DataSet(users, enrolments, course, old, cohorts)
+
+
+# (learner, rule, sent on, status); returns come from the activity below
+REMINDERS = [
+    ("A", "inactivity", "2026-01-08", "sent"),  # A completes a lesson on 01-10: a return
+    ("C", "inactivity", "2026-02-10", "sent"),  # C's next lesson is on 02-20, 10 days later: none
+    ("D", "deadline", "2026-02-20", "sent"),  # D does nothing
+    ("E", "inactivity", "2026-03-01", "failed"),  # never e-mailed: not counted
+    ("F", "quiz_failed", "2026-01-18", "sent"),  # F attempts the quiz on 01-19: a return
+]
+LESSONS = [(1, "first-a", "2026-01-10"), (3, "first-a", "2026-02-04"), (3, "first-b", "2026-02-20")]
+ATTEMPTS = [(6, "2026-01-19")]
+
+
+def add_activity_and_reminders(
+    course: Course, users: dict[str, User], enrolments: dict[int, Enrolment]
+) -> None:
+    version = course.current_version_id
+    for number, lesson, day in LESSONS:
+        db.session.add(LessonCompletion(enrolment_id=enrolments[number].id, lesson_slug=lesson,
+                                        version_id=version, completed_at=at(day)))  # fmt: skip
+    quiz = db.session.scalar(select(Quiz).join(Module).where(Module.version_id == version,
+                                                             Module.slug == "first-steps"))  # fmt: skip
+    assert quiz is not None
+    for number, day in ATTEMPTS:
+        attempt = QuizAttempt(
+            enrolment_id=enrolments[number].id,
+            quiz_id=quiz.id,
+            module_slug="first-steps",
+            score=40,
+            passed=False,
+            answers={},
+            results=[],
+            submitted_at=at(day),
+        )
+        db.session.add(attempt)
+    for who, rule, day, status in REMINDERS:
+        sent = at(day) if status == "sent" else None
+        bundle = ReminderBundle(
+            user_id=users[who].id,
+            local_date=date.fromisoformat(day),
+            status=status,
+            attempts=1,
+            due_at=at(day),
+            sent_at=sent,
+        )
+        db.session.add(bundle)
+        db.session.flush()
+        sending = ReminderSending(
+            user_id=users[who].id,
+            rule=rule,
+            course_id=course.id,
+            subject="course",
+            period=day,
+            local_date=date.fromisoformat(day),
+            due_at=at(day),
+            bundle_id=bundle.id,
+        )
+        db.session.add(sending)
 
 
 @pytest.fixture

@@ -96,9 +96,48 @@ EXPECTED_GROUPS: dict[str, list[tuple[Any, ...]]] = {
 }
 
 
+def test_every_grouping_is_tested() -> None:
+    assert set(EXPECTED_GROUPS) | {"cohort"} == set(queries.GROUPS)
+
+
 @pytest.mark.parametrize("group_by", list(EXPECTED_GROUPS))
 def test_completion_by(group_by: str, dataset: DataSet) -> None:
     assert keyed(queries.completion(Filters(), group_by)) == EXPECTED_GROUPS[group_by]
+
+
+def test_completion_by_cohort(dataset: DataSet) -> None:
+    # Bangkok 2026 (H): A, B, C -> enrolments 1, 2, 3; Old course group (O): D -> enrolment 8.
+    # A's enrolment in O does not count for the Bangkok cohort, whose course is H.
+    bangkok, old = (str(dataset.cohorts[name].id) for name in ("bangkok", "old"))
+    table = queries.completion(Filters(), "cohort")
+    assert keyed(table) == [
+        (bangkok, "Bangkok 2026", 3, 3, 2, 0, 66.7),
+        (old, "Old course group", 1, 1, 0, 0, 0.0),
+    ]
+    assert [row.drill for row in table.rows] == [{"cohort": bangkok}, {"cohort": old}]
+
+
+def test_a_cohort_filter_narrows_every_report(dataset: DataSet) -> None:
+    f = parse_filters({"cohort": str(dataset.cohorts["bangkok"].id)})
+    assert keyed(queries.completion(f, "country")) == [("TH", "Thailand", 3, 3, 2, 0, 66.7)]
+    assert headline(cohort=str(dataset.cohorts["bangkok"].id)) == {
+        "learners": 3, "enrolments": 3, "left": 0, "completions": 2, "certificates": 0, "rate": 66.7,
+    }  # fmt: skip
+    assert queries.learner_count(f) == (2, 1)  # A and C consent, B does not
+
+
+def test_reminders_and_returns(dataset: DataSet) -> None:
+    assert cells(queries.reminders(Filters())) == [
+        ("Cohort deadline coming", 1, 1, 0, 0.0),
+        ("No activity for a while", 2, 2, 1, 50.0),
+        ("Quiz not passed yet", 1, 1, 1, 100.0),
+    ]
+
+
+def test_reminders_of_a_period_are_counted_by_the_day_they_were_sent(dataset: DataSet) -> None:
+    f = parse_filters({"from": "2026-02-01", "to": "2026-02-28"})
+    assert cells(queries.reminders(f)) == [("Cohort deadline coming", 1, 1, 0, 0.0),
+                                           ("No activity for a while", 1, 1, 0, 0.0)]  # fmt: skip
 
 
 def test_completion_by_organisation_within_a_country_drops_the_country_from_labels(dataset: DataSet) -> None:
@@ -227,6 +266,7 @@ def test_percentile_interpolates() -> None:
         ({"course": "harbour-basics", "version": "x"}, {"version"}),
         ({"course": "harbour-basics", "version": "9"}, {"version"}),
         ({"cohort": "12345"}, {"cohort"}),
+        ({"cohort": "first"}, {"cohort"}),
         ({"organisation": "x" * 201}, {"organisation"}),
     ],
 )

@@ -14,6 +14,7 @@ from sqlalchemy.sql import FromClause
 
 from learning.auth.models import User
 from learning.catalog.models import Course, CourseVersion, Module
+from learning.cohorts.models import Cohort, CohortMember
 from learning.db import dialect_name
 from learning.extensions import db
 from learning.progress.models import Enrolment, ModuleState
@@ -23,6 +24,8 @@ from learning.reports.filters import Filters
 E = Enrolment.__table__
 U = User.__table__
 MS = ModuleState.__table__
+CM = CohortMember.__table__
+COHORTS = Cohort.__table__
 NOT_STATED = _l("Not stated")
 
 
@@ -50,10 +53,8 @@ def conditions(f: Filters, dated: Any = E.c.enrolled_at) -> list[ColumnElement[b
     if f.organisation:
         where.append(U.c.organisation == f.organisation)
     if f.cohort_id is not None:
-        members = sources.cohort_members()
-        assert members is not None  # parse_filters accepts a cohort only when cohorts exist
         where.append(E.c.course_id == f.cohort_course_id)
-        where.append(E.c.user_id.in_(select(members.c.user_id).where(members.c.cohort_id == f.cohort_id)))
+        where.append(E.c.user_id.in_(select(CM.c.user_id).where(CM.c.cohort_id == f.cohort_id)))
     if dated is not None and f.start is not None:
         where.append(dated >= f.start)
     if dated is not None and f.end is not None:
@@ -186,10 +187,8 @@ def certificate_conditions(table: Any, f: Filters) -> list[ColumnElement[bool]]:
         if value:
             where.append(column == value)
     if f.cohort_id is not None:
-        members = sources.cohort_members()
-        assert members is not None
         where.append(table.c.course_id == f.cohort_course_id)
-        where.append(table.c.user_id.in_(select(members.c.user_id).where(members.c.cohort_id == f.cohort_id)))
+        where.append(table.c.user_id.in_(select(CM.c.user_id).where(CM.c.cohort_id == f.cohort_id)))
     if f.start is not None:
         where.append(table.c.issued_at >= f.start)
     if f.end is not None:

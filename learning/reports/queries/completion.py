@@ -14,6 +14,8 @@ from learning.extensions import db
 from learning.reports import sources
 from learning.reports.filters import Filters
 from learning.reports.queries.base import (
+    CM,
+    COHORTS,
     MS,
     NOT_STATED,
     CourseInfo,
@@ -174,8 +176,6 @@ def completion(f: Filters, group_by: str) -> Table:
         raise ValueError(group_by)
     rows = _completion_by_module(f) if group_by == "module" else _completion_by(f, group_by)
     notes = certificates_note()
-    if group_by == "cohort" and sources.cohorts() is None:
-        notes.append(_("Cohorts are not part of this installation yet: there is nothing to group by."))
     if group_by == "module":
         notes.append(
             _(
@@ -214,13 +214,10 @@ def _completion_by(f: Filters, group_by: str) -> list[Row]:
     elif group_by == "month":
         keys = [month_of(E.c.enrolled_at)]
     else:  # cohort
-        cohorts, members = sources.cohorts(), sources.cohort_members()
-        if cohorts is None or members is None:
-            return []
-        from_ = from_.join(members, members.c.user_id == E.c.user_id).join(
-            cohorts, and_(cohorts.c.id == members.c.cohort_id, cohorts.c.course_id == E.c.course_id)
+        from_ = from_.join(CM, CM.c.user_id == E.c.user_id).join(
+            COHORTS, and_(COHORTS.c.id == CM.c.cohort_id, COHORTS.c.course_id == E.c.course_id)
         )
-        keys = [cohorts.c.id, cohorts.c.name]
+        keys = [COHORTS.c.id, COHORTS.c.name]
     stmt: Select[Any] = (
         select(
             *keys,

@@ -16,7 +16,9 @@ from sqlalchemy.sql import FromClause
 from learning.auth.choices import countries
 from learning.db import dialect_name
 from learning.extensions import db
-from learning.reports import sources
+from learning.progress.models import LessonCompletion
+from learning.quizzes.models import QuizAttempt
+from learning.reminders.models import ReminderBundle, ReminderSending
 from learning.reports.filters import Filters
 from learning.reports.queries.base import (
     MS,
@@ -277,7 +279,7 @@ def plus_days(column: Any, days: int) -> ColumnElement[Any]:
 def reminders(f: Filters) -> Table:
     """Per reminder rule: reminders e-mailed in the period, the learners they reached, and how many of those
     reminders were followed within 7 days by a completed lesson or a quiz attempt in their course."""
-    sendings, bundles = sources.reminder_sendings(), sources.reminder_bundles()
+    sendings, bundles = ReminderSending.__table__, ReminderBundle.__table__
     columns = (
         Column("rule", str(_("Reminder")), "text"),
         Column("sent", str(_("Reminders sent"))),
@@ -285,12 +287,6 @@ def reminders(f: Filters) -> Table:
         Column("returned", str(_("Followed by a return within 7 days"))),
         Column("returned_share", str(_("Returns (%)")), "percent"),
     )
-    if sendings is None or bundles is None:
-        note = _("Reminders are not part of this installation yet: there is nothing to count.")
-        return Table("reminders", str(_("Reminders and returns")), columns, [], [note])
-    from learning.progress.models import LessonCompletion
-    from learning.quizzes.models import QuizAttempt
-
     lessons, attempts = LessonCompletion.__table__, QuizAttempt.__table__
     sent_at = bundles.c.sent_at
     window_end = plus_days(sent_at, RETURN_DAYS)
