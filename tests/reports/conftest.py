@@ -230,3 +230,22 @@ def staff_headers(
 ) -> dict[str, Any]:
     officer = create_user(roles=("secretariat",), email="api-officer@escap.example.org")
     return api_token(officer)
+
+
+@pytest.fixture
+def queued(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Export tasks queued after a commit; the test runs them through Celery (eagerly) when it chooses.
+
+    An eager task started from inside the commit hook would share the test's session while it commits."""
+    from learning.reports import tasks
+
+    ids: list[int] = []
+    monkeypatch.setattr(tasks.export_report, "delay", lambda job_id: ids.append(job_id))
+    return ids
+
+
+def run_queued(ids: list[int]) -> None:
+    from learning.reports.tasks import export_report
+
+    while ids:
+        export_report.apply(args=[ids.pop(0)]).get()

@@ -22,7 +22,7 @@ from learning.reports import jobs
 from learning.reports.models import ReportExport
 from learning.reports.tables import EMPTY
 from tests.conftest import csrf_from
-from tests.reports.conftest import DataSet
+from tests.reports.conftest import DataSet, run_queued
 
 
 class Tables(HTMLParser):
@@ -134,25 +134,6 @@ PAGES = [
     "/reports/learners",
     "/reports/learners?country=TH&organisation=Marine+Department",
 ]
-
-
-@pytest.fixture
-def queued(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Export tasks queued after a commit; the test runs them through Celery (eagerly) when it chooses.
-
-    An eager task started from inside the commit hook would share the test's session while it commits."""
-    from learning.reports import tasks
-
-    ids: list[int] = []
-    monkeypatch.setattr(tasks.export_report, "delay", lambda job_id: ids.append(job_id))
-    return ids
-
-
-def run_queued(ids: list[int]) -> None:
-    from learning.reports.tasks import export_report
-
-    while ids:
-        export_report.apply(args=[ids.pop(0)]).get()
 
 
 @pytest.mark.parametrize("path", PAGES)
