@@ -154,7 +154,7 @@ def course_shapes() -> list[CourseShape]:
         .join(CourseVersion, CourseVersion.id == Course.current_version_id)
         .where(Course.status == "active")
         .order_by(Course.id)
-    ).tuples():
+    ):
         out = outline(version.id)
         quizzes = {}
         for module in out.modules:
