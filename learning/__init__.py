@@ -87,11 +87,13 @@ def register_blueprints(app: Flask) -> None:
     import learning.authoring.courses
     import learning.authoring.drafts
     import learning.authoring.insight
-    import learning.authoring.quiz_editor  # noqa: F401
+    import learning.authoring.quiz_editor
+    import learning.cohorts.views  # noqa: F401
     from learning.api import bp as api_bp
     from learning.auth.views import bp as auth_bp
     from learning.authoring.blueprint import bp as authoring_bp
     from learning.catalog.views import bp as catalog_bp
+    from learning.cohorts.views import public as cohorts_bp
     from learning.extensions import csrf
     from learning.health import bp as health_bp
     from learning.progress.views import bp as progress_bp
@@ -108,6 +110,7 @@ def register_blueprints(app: Flask) -> None:
         quizzes_bp,
         authoring_bp,
         reminders_bp,
+        cohorts_bp,
         reports_bp,
         api_bp,
     ):

@@ -168,6 +168,8 @@ class Browser(FlaskClient):
     as under a real server, even while the test itself holds one."""
 
     def open(self, *args: Any, **kwargs: Any) -> Any:
+        # buffered: a streamed body is read while its context is still the current one
+        kwargs.setdefault("buffered", True)
         with self.application.app_context():
             return super().open(*args, **kwargs)
 

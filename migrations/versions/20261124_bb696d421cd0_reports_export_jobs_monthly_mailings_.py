@@ -5,7 +5,7 @@ holds one row per secretariat user and month, claimed before the monthly e-mail 
 indexes on enrolled_at and completed_at, which the reports' period filters read.
 
 Revision ID: bb696d421cd0
-Revises: e999f364bb11
+Revises: bdfbd293b2c4
 Create Date: 2026-11-24 16:14:43.958358
 
 """
@@ -15,7 +15,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "bb696d421cd0"
-down_revision = "e999f364bb11"
+down_revision = "bdfbd293b2c4"
 branch_labels = None
 depends_on = None
 

@@ -62,6 +62,11 @@ TABLE: dict[tuple[str, str], dict[str, str]] = {
     ("POST", f"{C}/preview/quizzes/first-steps"): COURSE_AUTHORS,
     ("GET", f"{C}/versions/1/bundle"): COURSE_AUTHORS,
     ("GET", f"{C}/insight"): COURSE_AUTHORS,
+    ("GET", f"{C}/cohorts"): COURSE_AUTHORS,
+    ("POST", f"{C}/cohorts"): COURSE_AUTHORS,
+    ("GET", "/authoring/cohorts/1"): COURSE_AUTHORS,
+    ("POST", "/authoring/cohorts/1/members"): COURSE_AUTHORS,
+    ("GET", "/authoring/cohorts/1/export.csv"): COURSE_AUTHORS,
     ("GET", "/api/v1/authoring/courses/harbour-basics/bundle"): COURSE_AUTHORS,
     ("POST", "/api/v1/authoring/bundles"): EVERYONE_WHO_AUTHORS,
 }  # fmt: skip
@@ -74,6 +79,7 @@ def _rule_path(rule: str) -> str:
         .replace("<lesson>", "first-a")
         .replace("<question>", "first-single")
         .replace("<int:number>", "1")
+        .replace("<int:cohort_id>", "1")
     )
 
 
@@ -99,6 +105,13 @@ def principals(
     db.session.add(CourseMember(course_id=course.id, user_id=users["owner"].id, role="owner"))
     db.session.add(CourseMember(course_id=course.id, user_id=users["co_author"].id, role="co_author"))
     open_draft(course, users["owner"])
+    from datetime import date
+
+    from learning.cohorts.models import Cohort
+
+    db.session.add(
+        Cohort(id=1, course_id=course.id, name="Intake", starts_on=date(2027, 1, 1), due_on=date(2027, 3, 1))
+    )
     db.session.commit()
     result: dict[str, tuple[FlaskClient, dict]] = {}
     for name in PRINCIPALS:
