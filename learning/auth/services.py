@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import case, func, select, update
+from sqlalchemy.orm import joinedload
 
 from learning.auth.models import ApiToken, AuthAttempt, LoginSession, PasswordReset, User, UserRole
 from learning.auth.passwords import hash_password, needs_rehash, verify_password
@@ -188,16 +189,22 @@ def start_session(user: User) -> str:
 
 def user_for_session(key: str) -> User | None:
     """Return the active user of a live web session, in one query."""
-    row = db.session.execute(
-        select(User)
-        .join(LoginSession, LoginSession.user_id == User.id)
-        .where(
-            LoginSession.key_hash == token_hash(key),
-            LoginSession.revoked_at.is_(None),
-            LoginSession.expires_at > utcnow(),
-            User.active.is_(True),
+    row = (
+        db.session.execute(
+            select(User)
+            .join(LoginSession, LoginSession.user_id == User.id)
+            .where(
+                LoginSession.key_hash == token_hash(key),
+                LoginSession.revoked_at.is_(None),
+                LoginSession.expires_at > utcnow(),
+                User.active.is_(True),
+            )
+            # the roles come in the same statement: every page's menu asks for them
+            .options(joinedload(User.role_rows))
         )
-    ).scalar_one_or_none()
+        .unique()
+        .scalar_one_or_none()
+    )
     if row is not None:
         row.session_key = key
     return row

@@ -244,8 +244,11 @@ def queued(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return ids
 
 
-def run_queued(ids: list[int]) -> None:
+def run_queued(app: Flask, ids: list[int]) -> None:
+    """Run the queued export tasks through this app's Celery (a shared task used directly runs under the
+    Celery app made last, which other tests' apps may have replaced)."""
     from learning.reports.tasks import export_report
 
+    task = app.extensions["celery"].tasks[export_report.name]
     while ids:
-        export_report.apply(args=[ids.pop(0)]).get()
+        task.apply(args=[ids.pop(0)]).get()

@@ -196,7 +196,7 @@ def test_a_large_export_is_prepared_by_a_job(
     assert job is not None and job.status == "pending" and queued == [job.id]
     pending = staff_client.get(job_page).get_data(as_text=True)
     assert "0 of 3 rows" in pending and 'http-equiv="refresh"' in pending
-    run_queued(queued)
+    run_queued(app, queued)
     db.session.refresh(job)
     assert (job.status, job.rows_done, job.report, job.format) == ("done", 3, "learners", "xlsx")
     html = staff_client.get(job_page).get_data(as_text=True)
@@ -220,7 +220,7 @@ def test_job_pages_belong_to_their_owner(
     owner = db.session.query(User).filter_by(email="officer@escap.example.org").one()
     job = jobs.start_export(owner.id, "funnel", {}, "csv", 2)
     db.session.commit()
-    run_queued(queued)
+    run_queued(app, queued)
     assert staff_client.get(f"/reports/exports/{job.id}").status_code == 200
     other = app.test_client()
     other.environ_base["wsgi.url_scheme"] = "https"
@@ -267,7 +267,7 @@ def test_a_job_already_done_is_left_alone(
     assert queued == []
     job = jobs.start_export(owner.id, "completion", {"group_by": "course"}, "csv", 2)
     db.session.commit()
-    run_queued(queued)
+    run_queued(app, queued)
     db.session.refresh(job)
     assert job.status == "done" and job.file_name == "completion-by-course.csv"
     path = jobs.file_of(job)
