@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery, Task
-from flask import Flask
+from flask import Flask, has_app_context
 from kombu.transport import sqlalchemy as kombu_sqla
 
 
@@ -14,6 +14,10 @@ def celery_init_app(app: Flask) -> Celery:
 
     class FlaskTask(Task):
         def __call__(self, *args: Any, **kwargs: Any) -> Any:
+            # A task run eagerly from inside an application (tests, `task_always_eager`) keeps that
+            # application's context; a worker has none and pushes its own app's.
+            if has_app_context():
+                return self.run(*args, **kwargs)
             with app.app_context():
                 return self.run(*args, **kwargs)
 

@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import joinedload, selectinload
 
+from learning.audit import services as audit
 from learning.auth.models import User
 from learning.catalog.models import Course, CourseVersion, Module
 from learning.catalog.services import clear_lesson_cache
@@ -257,17 +258,22 @@ def enrol(user: User, course: Course) -> Enrolment:
     enrolment = find_enrolment(user, course)
     assert enrolment is not None
     db.session.refresh(enrolment)
+    if existing is None or not existing.is_active:
+        audit.record("enrolment.join", actor_id=user.id, course_id=course.id, subject=user.email)
     return enrolment
 
 
 def leave(enrolment: Enrolment) -> None:
     """Mark the learner as having left the course; their progress is kept for a return."""
-    db.session.execute(
+    left = db.session.execute(
         update(Enrolment)
         .where(Enrolment.id == enrolment.id, Enrolment.status == "active")
         .values(status="left", left_at=utcnow())
-    )
+        .returning(Enrolment.id)
+    ).first()
     db.session.refresh(enrolment)
+    if left is not None:
+        audit.record("enrolment.leave", actor_id=enrolment.user_id, course_id=enrolment.course_id)
 
 
 def active_enrolment(user: User, course: Course) -> Enrolment:
