@@ -66,9 +66,3 @@ def all_learner_rows(f: Filters) -> Iterator[Row]:
     for start in range(0, len(ids), LEARNER_CHUNK):
         yield from queries.learner_rows(ids[start : start + LEARNER_CHUNK])
 
-
-def row_count(name: str, f: Filters, group_by: str | None = None) -> int:
-    """How many rows an export of the report will have (decides between streaming and a task)."""
-    if name == "learners":
-        return queries.learner_count(f)[0]
-    return len(list(build(name, f, group_by).rows))

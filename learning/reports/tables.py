@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -38,12 +38,6 @@ class Table:
     columns: tuple[Column, ...]
     rows: Iterable[Row]
     notes: list[str] = field(default_factory=list)
-
-    def __iter__(self) -> Iterator[Row]:
-        return iter(self.rows)
-
-    def column(self, key: str) -> int:
-        return next(i for i, c in enumerate(self.columns) if c.key == key)
 
 
 def share(part: int, whole: int) -> float | None:
