@@ -86,6 +86,7 @@ def defaults(instance_path: str) -> dict[str, Any]:
         # Reports: exports of more rows than this are prepared by a task; where their files are kept.
         "REPORT_SYNC_EXPORT_LIMIT": 10_000,
         "REPORT_EXPORT_PATH": str(instance / "exports"),
+        "REPORT_EXPORT_KEEP": timedelta(days=7),  # then the file goes (its job page says so)
         # Behind a reverse proxy that sets X-Forwarded-For/-Proto/-Host (one hop).
         "PROXY_FIX": False,
         # Security

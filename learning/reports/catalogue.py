@@ -65,4 +65,3 @@ def all_learner_rows(f: Filters) -> Iterator[Row]:
     ids = queries.learner_ids(f)
     for start in range(0, len(ids), LEARNER_CHUNK):
         yield from queries.learner_rows(ids[start : start + LEARNER_CHUNK])
-

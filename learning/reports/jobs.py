@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app
+from sqlalchemy import select
 
 from learning.db import utcnow
 from learning.exports import csv_lines
@@ -52,11 +53,25 @@ def start_export(user_id: int, report: str, params: dict[str, str], fmt: str, ro
     return job
 
 
+def purge_old_files() -> int:
+    """Delete the files of exports finished longer ago than REPORT_EXPORT_KEEP; return how many."""
+    cutoff = utcnow() - current_app.config["REPORT_EXPORT_KEEP"]
+    old = db.session.scalars(
+        select(ReportExport).where(ReportExport.path.is_not(None), ReportExport.finished_at < cutoff)
+    ).all()
+    for job in old:
+        (export_folder() / Path(str(job.path)).name).unlink(missing_ok=True)
+        job.path = None
+    db.session.commit()
+    return len(old)
+
+
 def run_export(job_id: int) -> None:
     """Write the job's file, committing its progress as it goes; a job already done is left alone."""
     job = db.session.get(ReportExport, job_id)
     if job is None or job.status == "done":
         return
+    purge_old_files()
     job.status, job.started_at, job.rows_done, job.error = "running", utcnow(), 0, None
     db.session.commit()
     folder = export_folder()

@@ -6,7 +6,7 @@ import csv
 import io
 import re
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from learning.auth.models import User
+from learning.db import utcnow
 from learning.extensions import db
 from learning.reports import jobs
 from learning.reports.models import ReportExport
@@ -280,6 +281,27 @@ def test_a_job_already_done_is_left_alone(
     assert job.finished_at == finished
     path.unlink()
     assert jobs.file_of(job) is None
+
+
+def test_files_of_old_exports_are_deleted_when_the_next_export_runs(
+    app: Flask, dataset: DataSet, staff_client: FlaskClient, tmp_path: Path, queued: list[int]
+) -> None:
+    app.config.update(REPORT_EXPORT_PATH=str(tmp_path))
+    owner = db.session.query(User).filter_by(email="officer@escap.example.org").one()
+    old = jobs.start_export(owner.id, "funnel", {}, "csv", 2)
+    db.session.commit()
+    run_queued(app, queued)
+    db.session.refresh(old)
+    assert jobs.file_of(old) is not None
+    old.finished_at = utcnow() - timedelta(days=8)
+    db.session.commit()
+    new = jobs.start_export(owner.id, "trend", {}, "xlsx", 4)
+    db.session.commit()
+    run_queued(app, queued)
+    db.session.refresh(old)
+    assert old.path is None and len(list(tmp_path.iterdir())) == 1
+    assert "no longer kept" in staff_client.get(f"/reports/exports/{old.id}").get_data(as_text=True)
+    assert staff_client.get(f"/reports/exports/{new.id}").status_code == 200
 
 
 def test_bad_export_requests(dataset: DataSet, staff_client: FlaskClient) -> None:
