@@ -23,6 +23,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_errorhandlers(app)
     register_commands(app)
     register_security(app)
+    register_hooks(app)
     logging.getLogger("learning").setLevel(logging.INFO)
     return app
 
@@ -74,11 +75,13 @@ def _import_models() -> None:
     import learning.audit.models
     import learning.auth.models
     import learning.catalog.models
+    import learning.certificates.models
     import learning.cohorts.models
     import learning.progress.models
     import learning.quizzes.models
     import learning.reminders.models
-    import learning.reports.models  # noqa: F401
+    import learning.reports.models
+    import learning.throttle  # noqa: F401
 
 
 def register_blueprints(app: Flask) -> None:
@@ -93,6 +96,7 @@ def register_blueprints(app: Flask) -> None:
     from learning.auth.views import bp as auth_bp
     from learning.authoring.blueprint import bp as authoring_bp
     from learning.catalog.views import bp as catalog_bp
+    from learning.certificates.views import bp as certificates_bp
     from learning.cohorts.views import public as cohorts_bp
     from learning.extensions import csrf
     from learning.health import bp as health_bp
@@ -109,6 +113,7 @@ def register_blueprints(app: Flask) -> None:
         progress_bp,
         quizzes_bp,
         authoring_bp,
+        certificates_bp,
         reminders_bp,
         cohorts_bp,
         reports_bp,
@@ -127,6 +132,7 @@ def register_errorhandlers(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     from learning.auth.cli import users_cli
+    from learning.certificates.cli import certificates_cli
     from learning.content.cli import content_cli
     from learning.reminders.cli import reminders_cli
     from learning.reports.cli import demo_cli
@@ -134,6 +140,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(content_cli)
     app.cli.add_command(reminders_cli)
+    app.cli.add_command(certificates_cli)
     app.cli.add_command(demo_cli)
 
 
@@ -141,3 +148,10 @@ def register_security(app: Flask) -> None:
     from learning.security.headers import register
 
     register(app)
+
+
+def register_hooks(app: Flask) -> None:
+    """Features that react to others: certificates are issued when a course is completed."""
+    from learning import certificates
+
+    certificates.init_app(app)

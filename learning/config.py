@@ -72,6 +72,8 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "REMINDER_BATCH_SIZE": 100,  # e-mails per task, sent over one SMTP connection
         "REMINDER_CLAIM_TIMEOUT": timedelta(hours=1),  # a claim older than this was a dead worker's
         "REMINDER_MAX_ATTEMPTS": 10,  # temporary failures before an e-mail is given up
+        # the queue tasks go to and the worker reads: installations sharing one broker use their own
+        "CELERY_DEFAULT_QUEUE": "celery",
         # Mail: "file" writes each message to MAIL_FILE_PATH; "smtp" sends through MAIL_SERVER.
         "MAIL_BACKEND": "file",
         "MAIL_FILE_PATH": str(instance / "mail"),
@@ -107,6 +109,19 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "LOGIN_LOCK_FAILURES": 6,
         "LOGIN_LOCK_DURATION": timedelta(minutes=30),
         "THROTTLE_PER_MINUTE": 10,
+        # Files (certificates' PDFs) kept by learning.storage
+        "STORAGE_PATH": str(instance / "storage"),
+        # Certificates: the issuer named on them, the signing key (KID:SEED; development keeps one in the
+        # instance folder), retired public keys still published (KID:MULTIBASE,...), public look-ups per
+        # address and minute, how long an e-mail claim holds (and how old work must be before the sweep
+        # queues it again), the base of the retry backoff and the sweep's period, in seconds.
+        "CERTIFICATE_ISSUER_NAME": "ESCAP capacity-building programme",
+        "CERTIFICATE_SIGNING_KEY": "",
+        "CERTIFICATE_RETIRED_KEYS": "",
+        "CERTIFICATE_LOOKUPS_PER_MINUTE": 30,
+        "CERTIFICATE_EMAIL_LEASE": timedelta(minutes=10),
+        "CERTIFICATE_RETRY_BACKOFF": 5.0,
+        "CERTIFICATE_SWEEP_SECONDS": 60.0,
         "BABEL_DEFAULT_LOCALE": "en",
         "BABEL_DEFAULT_TIMEZONE": "UTC",
         "LANGUAGES": {"en": "English"},
@@ -133,6 +148,11 @@ def from_environment(environ: os._Environ[str] | dict[str, str] | None = None) -
         "MAIL_USERNAME": "MAIL_USERNAME",
         "MAIL_PASSWORD": "MAIL_PASSWORD",
         "MAIL_DEFAULT_SENDER": "MAIL_DEFAULT_SENDER",
+        "STORAGE_PATH": "STORAGE_PATH",
+        "CERTIFICATE_SIGNING_KEY": "CERTIFICATE_SIGNING_KEY",
+        "CERTIFICATE_RETIRED_KEYS": "CERTIFICATE_RETIRED_KEYS",
+        "CERTIFICATE_ISSUER_NAME": "CERTIFICATE_ISSUER_NAME",
+        "CELERY_DEFAULT_QUEUE": "CELERY_DEFAULT_QUEUE",
     }
     for name, key in simple.items():
         if env.get(name):
@@ -144,12 +164,18 @@ def from_environment(environ: os._Environ[str] | dict[str, str] | None = None) -
         "REMINDER_INACTIVITY_DAYS",
         "REMINDER_INACTIVITY_REPEAT_DAYS",
         "REMINDER_INACTIVITY_MAX",
+        "CERTIFICATE_LOOKUPS_PER_MINUTE",
     ):
         if env.get(name):
             settings[name] = int(env[name])
     for name in ("MAIL_USE_TLS", "MAIL_USE_SSL", "PROXY_FIX"):
         if env.get(name):
             settings[name] = _env_bool(env[name])
+    if env.get("CERTIFICATE_EMAIL_LEASE"):
+        settings["CERTIFICATE_EMAIL_LEASE"] = timedelta(seconds=float(env["CERTIFICATE_EMAIL_LEASE"]))
+    for name in ("CERTIFICATE_RETRY_BACKOFF", "CERTIFICATE_SWEEP_SECONDS"):
+        if env.get(name):
+            settings[name] = float(env[name])
     if env.get("CELERY_BROKER_URL"):
         settings["CELERY_BROKER_URL"] = env["CELERY_BROKER_URL"]
     return settings
@@ -186,6 +212,14 @@ def finalise(config: dict[str, Any], instance_path: str) -> None:
             **celery.get("broker_transport_options", {}),
             "visibility_timeout": config["REDIS_VISIBILITY_TIMEOUT"],
         }
+    celery["task_default_queue"] = config["CELERY_DEFAULT_QUEUE"]
+    celery["beat_schedule"] = {
+        **celery.get("beat_schedule", {}),
+        "certificates-sweep": {
+            "task": "learning.certificates.tasks.sweep_certificates",
+            "schedule": float(config["CERTIFICATE_SWEEP_SECONDS"]),
+        },
+    }
     config["CELERY"] = celery
 
     key = config.get("SECRET_KEY") or ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Flask, has_request_context, request
+from flask import Flask, g, has_request_context, request
 from sqlalchemy import DateTime, Table, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, Engine
@@ -74,10 +74,17 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     def on_begin(connection: Any) -> None:
         # Requests that may write (and every CLI command and task) take the write lock up front,
         # so that the busy timeout applies instead of an immediate "database is locked".
-        if has_request_context() and request.method in READ_ONLY_METHODS:
+        if has_request_context() and request.method in READ_ONLY_METHODS and not g.get("db_writes"):
             connection.exec_driver_sql("BEGIN")
         else:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def write_in_this_request() -> None:
+    """Declare that this GET request writes (a rate-limit counter, say): on SQLite its transaction then
+    begins with BEGIN IMMEDIATE, like any other write. Call it before the request's first query."""
+    if has_request_context():
+        g.db_writes = True
 
 
 def insert_for(table: Table | Any) -> postgresql.Insert | sqlite.Insert:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import pytest
+from celery.signals import task_postrun, task_prerun
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy.orm import scoped_session, sessionmaker
@@ -31,10 +32,29 @@ from learning.content.sync import sync_course
 from learning.extensions import db
 from learning.progress.services import clear_outline_cache
 
-pytest_plugins = ["tests.fixtures.factories", "tests.fixtures.smtp", "tests.fixtures.api"]
+pytest_plugins = [
+    "tests.fixtures.factories",
+    "tests.fixtures.smtp",
+    "tests.fixtures.api",
+    "tests.fixtures.completion",
+]
 
 FIXTURE_CONTENT = Path(__file__).parent / "fixtures" / "content"
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-production-checks"
+# A fixed certificate signing key (KID:SEED), so that tests never write one into the instance folder.
+TEST_SIGNING_KEY = "test:Y2mZt7Kky13EHBe8u_iQxfclf-DGmoihnnu2Mae5TE4"
+
+
+def queued_celery() -> dict[str, Any]:
+    """Celery settings under which tasks are only published (to an in-memory broker), as from a web
+    server whose worker runs elsewhere: for tests of concurrent requests, which eager tasks would slow."""
+    return {
+        **defaults(tempfile.gettempdir())["CELERY"],
+        "broker_url": "memory://",
+        "task_always_eager": False,
+    }
+
+
 REQUIRABLE = ("postgres", "browser", "broker")
 # Debian's Chromium (package chromium); tests never download a browser of their own.
 CHROMIUM = os.environ.get("TEST_CHROMIUM") or "/usr/bin/chromium"
@@ -118,6 +138,8 @@ def app_config(url: str, **overrides: Any) -> dict[str, Any]:
         "CELERY": celery,
         "MAIL_BACKEND": "file",
         "BASE_URL": "http://localhost",
+        "CERTIFICATE_SIGNING_KEY": TEST_SIGNING_KEY,
+        "STORAGE_PATH": str(Path(tempfile.gettempdir()) / "academy-test-storage"),
         **overrides,
     }
 
@@ -129,7 +151,13 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     from tests.fixtures.databases import separate_database
 
     with separate_database(tmp_path_factory.mktemp("db")) as url:
-        app = create_app(app_config(url, MAIL_FILE_PATH=str(tmp_path_factory.mktemp("mail"))))
+        app = create_app(
+            app_config(
+                url,
+                MAIL_FILE_PATH=str(tmp_path_factory.mktemp("mail")),
+                STORAGE_PATH=str(tmp_path_factory.mktemp("storage")),
+            )
+        )
         app.test_client_class = Browser
         with app.app_context():
             db.create_all()
@@ -145,12 +173,34 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
             db.engine.dispose()
 
 
+# Eager tasks run inside the committing session's after_commit hook, where that session cannot emit SQL;
+# under a real worker a task has a session of its own, and so it does here: one per task depth.
+_task_depth = [0]
+
+
+@task_prerun.connect
+def _task_started(**_: Any) -> None:
+    _task_depth[0] += 1
+
+
+@task_postrun.connect
+def _task_ended(**_: Any) -> None:
+    _task_depth[0] -= 1
+
+
 class TestSession(scoped_session):  # type: ignore[type-arg]
     """The test's session: requests end with remove(), which here only rolls back to the savepoint,
-    so that the test's objects stay attached until the test's own rollback."""
+    so that the test's objects stay attached until the test's own rollback. An eager task gets its own
+    session on the same connection (its commits release savepoints), closed when the task ends."""
+
+    def __init__(self, factory: sessionmaker) -> None:  # type: ignore[type-arg]
+        super().__init__(factory, scopefunc=lambda: _task_depth[0])
 
     def remove(self) -> None:
         if not self.registry.has():
+            return
+        if _task_depth[0]:
+            super().remove()
             return
         session = self.registry()
         transaction = session.get_transaction()
@@ -181,6 +231,10 @@ def _transaction(request: pytest.FixtureRequest) -> Iterator[None]:
         yield
         return
     app: Flask = request.getfixturevalue("app")
+    # Tasks find their Celery app through the current (and default) one, which the last create_app() set:
+    # make it this app's again, so that eager tasks use this app's settings (storage, mail).
+    app.extensions["celery"].set_current()
+    app.extensions["celery"].set_default()
     with app.app_context():
         connection = db.engine.connect()
         outer = connection.begin()

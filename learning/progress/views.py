@@ -9,6 +9,7 @@ from werkzeug.wrappers import Response
 
 from learning.catalog import services as catalog
 from learning.catalog.models import Course
+from learning.certificates import services as certificate_services
 from learning.extensions import db
 from learning.progress import services
 from learning.progress.forms import CompleteLessonForm, EnrolForm, LeaveForm
@@ -42,7 +43,8 @@ def dashboard() -> str:
         out = services.outline(enrolment.version_id)
         next_slug = next((s for s in out.lesson_slugs if s not in done[enrolment.id]), None)
         rows.append((enrolment, out, next_slug))
-    return render_template("progress/dashboard.html", rows=rows)
+    certificates = certificate_services.certificates_of(current_user)
+    return render_template("progress/dashboard.html", rows=rows, certificates=certificates)
 
 
 @bp.post("/courses/<slug>/enrolment")

@@ -20,18 +20,20 @@ def register(app: Flask) -> None:
     @app.after_request
     def set_headers(response: Response) -> Response:
         nonce = csp_nonce()
-        response.headers["Content-Security-Policy"] = (
+        # A view may have set a stricter policy (a download's sandbox, a page that sends no referrer).
+        response.headers.setdefault(
+            "Content-Security-Policy",
             "default-src 'self'; "
             f"script-src 'self' 'nonce-{nonce}'; "
             f"style-src 'self' 'nonce-{nonce}'; "
             "img-src 'self' data:; "
-            "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+            "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
         )
         response.headers["Strict-Transport-Security"] = (
             f"max-age={app.config['HSTS_SECONDS']}; includeSubDomains"
         )
         response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
+        response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
         response.headers["X-Frame-Options"] = "DENY"
         response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
         if request.blueprint in ("auth", "api") or response.mimetype == "text/html":

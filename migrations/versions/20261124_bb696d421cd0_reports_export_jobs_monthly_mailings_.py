@@ -5,7 +5,7 @@ holds one row per secretariat user and month, claimed before the monthly e-mail 
 indexes on enrolled_at and completed_at, which the reports' period filters read.
 
 Revision ID: bb696d421cd0
-Revises: bdfbd293b2c4
+Revises: 7e1c0f3c5279
 Create Date: 2026-11-24 16:14:43.958358
 
 """
@@ -15,7 +15,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "bb696d421cd0"
-down_revision = "bdfbd293b2c4"
+down_revision = "7e1c0f3c5279"
 branch_labels = None
 depends_on = None
 

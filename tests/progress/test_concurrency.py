@@ -20,6 +20,7 @@ from learning.extensions import db
 from learning.progress import services as progress
 from learning.progress.models import Enrolment, LessonCompletion, ModuleState
 from learning.quizzes.models import Quiz, QuizAttempt
+from tests.conftest import queued_celery
 from tests.fixtures.databases import committed_app
 
 pytestmark = pytest.mark.no_rollback
@@ -30,7 +31,7 @@ LESSONS = ("first-a", "first-b", "second-a", "second-b")
 
 @pytest.fixture
 def shared_app(tmp_path: Path) -> Iterator[Flask]:
-    with committed_app(tmp_path) as app:
+    with committed_app(tmp_path, CELERY=queued_celery()) as app:
         yield app
 
 

@@ -35,7 +35,7 @@ def test_dry_run_shows_who_would_get_what_and_changes_nothing(
         "deadline (Pacific ports 2026)"
     )
     assert lines[3:] == [
-        "reminders decided: inactivity 1, deadline 2, quiz_failed 0; e-mails: 2",
+        "reminders decided: inactivity 1, deadline 2, quiz_failed 0, certificate 0; e-mails: 2",
         "dry run: nothing was recorded or sent",
     ]
     assert "asleep" not in result.output

@@ -1,0 +1,249 @@
+"""Certificates per second through the real Celery worker, as a ratio to the bare renderer in the same run.
+
+    .venv/bin/python -m bench.certificates [--count 1000] [--concurrency 2]
+        [--broker redis://127.0.0.1:6379/15]
+        [--server-url postgresql://postgres@127.0.0.1:5432/postgres | --sqlite]
+
+The baseline renders the same certificates with `render_certificate` alone, in as many processes as the
+worker has, before and after the worker's run. The measured run makes completed enrolments in a fresh
+database (migrated, with content/ loaded), starts `celery -A worker.app worker`, queues one issuing task per
+completion and waits until every certificate is issued, signed, rendered, stored and e-mailed (to a local
+aiosmtpd server). Its tasks use a queue of their own, so a shared broker is fine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from aiosmtpd.controller import Controller
+from flask import Flask
+from sqlalchemy import func, insert, select
+
+from bench.common import LOCAL_HOSTS, ROOT, bench_app
+from bench.seed import create_database, migrate_and_load_content
+
+NAMES = [entry["name"] for entry in json.loads((ROOT / "docs" / "certificates" / "names.json").read_text())]
+_app: Flask | None = None  # the baseline's app, inherited by forked processes
+
+
+class Counting:
+    def __init__(self) -> None:
+        self.received = 0
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd API)
+        self.received += 1
+        return "250 OK"
+
+
+def sample_content(number: int) -> Any:
+    from learning.certificates.pdf import CertificateContent
+
+    moment = datetime.now(UTC)
+    return CertificateContent(
+        holder_name=NAMES[number % len(NAMES)],
+        course_title="Smart port transition: policy and practice",
+        hours=12,
+        completed_at=moment,
+        issued_at=moment,
+        serial=f"SPA-BENC-H000-{number:04d}",
+        verify_url=f"http://127.0.0.1:8000/verify/{secrets.token_urlsafe(24)}",
+        issuer_name="ESCAP capacity-building programme",
+    )
+
+
+def render_range(numbers: range) -> int:
+    from learning.certificates.pdf import render_certificate
+
+    assert _app is not None
+    with _app.app_context():
+        for number in numbers:
+            render_certificate(sample_content(number))
+    return len(numbers)
+
+
+def render_cpu(numbers: range) -> float:
+    """CPU seconds this process spends rendering ``numbers``."""
+    started = time.process_time()
+    render_range(numbers)
+    return time.process_time() - started
+
+
+def bare_renderer(count: int, processes: int) -> tuple[float, float]:
+    """Certificates per second of the renderer alone in ``processes`` forked processes, and its CPU
+    milliseconds per certificate."""
+    render_range(range(len(NAMES)))  # load every font in this process first, as a warm worker has
+    chunks = [range(start, count, processes) for start in range(processes)]
+    started = time.perf_counter()
+    with ProcessPoolExecutor(processes) as pool:
+        cpu = sum(pool.map(render_cpu, chunks))
+    return count / (time.perf_counter() - started), 1000 * cpu / count
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU seconds used so far by a process and its live children (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    pids = [pid, *(int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split())]
+    total = 0
+    for each in pids:
+        fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / tick
+
+
+def add_completions(app: Flask, count: int) -> list[int]:
+    """``count`` learners who completed the course (as recompute leaves them); returns enrolment ids."""
+    from learning.auth.models import User, UserRole
+    from learning.catalog.models import Course
+    from learning.extensions import db
+    from learning.progress.models import Enrolment
+
+    now = datetime.now(UTC)
+    with app.app_context():
+        course = db.session.scalars(select(Course).order_by(Course.id)).first()
+        assert course is not None
+        assert course.current_version_id is not None
+        users = [
+            {"email": f"bench-{n}@example.org", "full_name": NAMES[n % len(NAMES)], "country": "TH",
+             "organisation_type": "other", "language": "en", "timezone": "UTC", "created_at": now}
+            for n in range(count)
+        ]  # fmt: skip
+        ids = list(db.session.scalars(insert(User).returning(User.id), users))
+        db.session.execute(insert(UserRole), [{"user_id": i, "role": "learner"} for i in ids])
+        enrolments = [
+            {"user_id": i, "course_id": course.id, "version_id": course.current_version_id,
+             "status": "active", "enrolled_at": now, "started_at": now, "halfway_at": now,
+             "completed_at": now, "completed_version_id": course.current_version_id,
+             "last_activity_at": now, "percent": 100}
+            for i in ids
+        ]  # fmt: skip
+        enrolment_ids = list(db.session.scalars(insert(Enrolment).returning(Enrolment.id), enrolments))
+        db.session.commit()
+        db.session.remove()
+    return enrolment_ids
+
+
+def progress_of(app: Flask) -> tuple[int, int]:
+    from learning.certificates.models import Certificate
+    from learning.extensions import db
+
+    with app.app_context():
+        rendered, emailed = db.session.execute(
+            select(func.count(Certificate.pdf_key), func.count(Certificate.email_sent_at))
+        ).one()
+        db.session.remove()
+    return int(rendered), int(emailed)
+
+
+def main(argv: list[str] | None = None) -> int:
+    global _app
+    parser = argparse.ArgumentParser(prog="python -m bench.certificates", description=__doc__.split("\n")[0])
+    parser.add_argument("--count", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=2)
+    parser.add_argument("--broker", default="redis://127.0.0.1:6379/15")
+    parser.add_argument("--server-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--name", default="academy_bench_certificates")
+    parser.add_argument("--sqlite", action="store_true", help="a SQLite file instead of PostgreSQL")
+    args = parser.parse_args(argv)
+    if urlsplit(args.broker).hostname not in LOCAL_HOSTS:
+        raise SystemExit("the benchmark only talks to a broker on this machine")
+
+    from learning.certificates.keys import new_key_line
+    from tests.fixtures.smtp import _free_port as free_port
+    from tests.fixtures.worker import WorkerProcess, new_queue, wait_for, worker_environment
+
+    folder = Path(tempfile.mkdtemp(prefix="bench-certificates-"))
+    url = f"sqlite:///{folder / 'academy.db'}" if args.sqlite else create_database(args.server_url, args.name)
+    inbox = Counting()
+    smtp = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    smtp.start()
+    secret = secrets.token_urlsafe(48)
+    app = bench_app(
+        url,
+        secret,
+        CELERY={"broker_url": args.broker, "task_always_eager": False, **_celery_defaults(folder)},
+        CERTIFICATE_SIGNING_KEY=new_key_line("bench"),
+        STORAGE_PATH=str(folder / "storage"),
+        MAIL_BACKEND="smtp",
+        MAIL_SERVER="127.0.0.1",
+        MAIL_PORT=smtp.port,
+        MAIL_FILE_PATH=str(folder / "mail"),
+        BASE_URL="http://127.0.0.1:8000",
+        CELERY_DEFAULT_QUEUE=new_queue(),
+    )
+    _app = app
+    print(f"database {url.split('@')[-1]}, broker {args.broker}, {args.count} certificates, "
+          f"{args.concurrency} processes", flush=True)  # fmt: skip
+    migrate_and_load_content(app)
+    before, cpu_before = bare_renderer(args.count, args.concurrency)
+    print(f"bare renderer (before): {before:.1f} certificates/s, {cpu_before:.1f} ms CPU each", flush=True)
+
+    enrolment_ids = add_completions(app, args.count)
+    env = worker_environment(app, args.broker, ACADEMY_ENV="production", SECRET_KEY=secret,
+                             CERTIFICATE_SIGNING_KEY=app.config["CERTIFICATE_SIGNING_KEY"],
+                             CERTIFICATE_SWEEP_SECONDS="3600", CERTIFICATE_EMAIL_LEASE="600",
+                             REDIS_VISIBILITY_TIMEOUT="7200")  # fmt: skip
+    worker = WorkerProcess(env, folder, concurrency=args.concurrency)
+    worker.start()
+    try:
+        from learning.certificates.tasks import issue_certificate
+
+        assert worker.process is not None
+        cpu_started = tree_cpu(worker.process.pid)
+        with app.app_context():
+            started = time.perf_counter()
+            for enrolment_id in enrolment_ids:
+                issue_certificate.delay(enrolment_id)
+        published = time.perf_counter() - started
+        wait_for(lambda: progress_of(app)[0] == args.count, 3600, "every certificate rendered", 0.05)
+        rendered_at = time.perf_counter() - started
+        wait_for(lambda: progress_of(app)[1] == args.count, 3600, "every e-mail sent", 0.05)
+        emailed_at = time.perf_counter() - started
+        worker_cpu = 1000 * (tree_cpu(worker.process.pid) - cpu_started) / args.count
+    finally:
+        worker.stop()
+        app.extensions["celery"].close()
+    after, cpu_after = bare_renderer(args.count, args.concurrency)
+    smtp.stop()
+    baseline = (before + after) / 2
+    issued_rate, full_rate = args.count / rendered_at, args.count / emailed_at
+    print(f"bare renderer (after):  {after:.1f} certificates/s, {cpu_after:.1f} ms CPU each")
+    load = os.getloadavg()
+    print(
+        f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {os.cpu_count()} cores "
+        "(other work on the machine skews every figure)"
+    )
+    print(f"published {args.count} tasks in {published:.2f} s")
+    print(f"worker, issued and rendered:          {issued_rate:.1f} certificates/s ({rendered_at:.1f} s)")
+    print(f"worker, issued, rendered and e-mailed: {full_rate:.1f} certificates/s ({emailed_at:.1f} s), "
+          f"{inbox.received} e-mails received")  # fmt: skip
+    print(f"ratio to the bare renderer ({baseline:.1f}/s): {full_rate / baseline:.2f} with the e-mail, "
+          f"{issued_rate / baseline:.2f} to the rendered PDF (target 0.7)")  # fmt: skip
+    render_ms = (cpu_before + cpu_after) / 2
+    print(f"CPU per certificate: worker processes {worker_cpu:.1f} ms (both tasks; database, broker and "
+          f"mail server not counted), renderer {render_ms:.1f} ms: "
+          f"ratio {render_ms / worker_cpu:.2f}")  # fmt: skip
+    return 0
+
+
+def _celery_defaults(folder: Path) -> dict[str, Any]:
+    from learning.config import defaults
+
+    return {
+        k: v
+        for k, v in defaults(str(folder))["CELERY"].items()
+        if k not in ("broker_url", "task_always_eager")
+    }
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,100 @@
+"""Certificate tasks: they take ids, check state first, commit themselves and may run twice.
+
+acks_late with reject_on_worker_lost gives a task whose worker died to another worker; the unique key and
+the e-mail claim make that second run harmless (RELIABILITY rules 2 and 3).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import smtplib
+
+from celery import Task, shared_task
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import joinedload
+
+from learning import throttle
+from learning.certificates import emails, services
+from learning.certificates.models import Certificate
+from learning.extensions import db
+from learning.mail import PermanentMailError, send_messages
+
+logger = logging.getLogger(__name__)
+
+TEMPORARY_DB = (OperationalError, IntegrityError, OSError)
+TEMPORARY_MAIL = (smtplib.SMTPException, OSError)
+RELIABLE = {"acks_late": True, "reject_on_worker_lost": True, "ignore_result": True, "max_retries": 8}
+
+
+def backoff(retries: int) -> float:
+    """Exponential backoff with full jitter, capped at ten minutes."""
+    base = float(current_app.config["CERTIFICATE_RETRY_BACKOFF"])
+    return random.uniform(0, min(600.0, base * 2**retries))  # noqa: S311 - jitter, not a secret
+
+
+@shared_task(bind=True, **RELIABLE)
+def issue_certificate(self: Task, enrolment_id: int) -> None:
+    """Issue the certificate of a completed enrolment, store its PDF, then queue its e-mail."""
+    try:
+        certificate = services.issue_for_enrolment(enrolment_id)
+        if certificate is None:
+            db.session.commit()
+            return
+        # What the rest needs, read before the commit expires the row: no reloading afterwards.
+        certificate_id, serial = certificate.id, certificate.serial
+        unannounced = certificate.email_sent_at is None
+        content = services.content_of(certificate) if services.needs_pdf(certificate) else None
+        db.session.commit()
+        if content is not None:  # rendered outside the short issuing transaction
+            services.render_and_store(certificate_id, serial, content)
+            db.session.commit()
+    except TEMPORARY_DB as exc:
+        db.session.rollback()
+        logger.warning("issuing for enrolment %s failed, retrying: %s", enrolment_id, exc)
+        raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from None
+    if unannounced:
+        send_certificate_email.delay(certificate_id)
+
+
+@shared_task(bind=True, **RELIABLE)
+def send_certificate_email(self: Task, certificate_id: int) -> None:
+    """Send the e-mail announcing a certificate, at most once: claimed in the database first."""
+    claimed = emails.claim_email(certificate_id)
+    db.session.commit()
+    if not claimed:
+        return
+    certificate = db.session.scalars(
+        select(Certificate).where(Certificate.id == certificate_id).options(joinedload(Certificate.user))
+    ).one()
+    try:
+        send_messages([emails.message_for(certificate)])
+    except PermanentMailError:
+        logger.exception("certificate %s: the mail server refused the e-mail for good", certificate.serial)
+        emails.record_email(certificate_id, sent=False)
+        db.session.commit()
+        return
+    except TEMPORARY_MAIL as exc:
+        db.session.rollback()
+        emails.release_email(certificate_id)
+        db.session.commit()
+        raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from None
+    emails.record_email(certificate_id, sent=True)
+    db.session.commit()
+
+
+@shared_task(ignore_result=True)
+def sweep_certificates() -> None:
+    """Queue what a lost task or a dead worker left undone: issues, and e-mails whose claim went stale."""
+    missing = services.missing_issues()
+    due = emails.emails_due()
+    throttle.purge()
+    db.session.commit()
+    for enrolment_id in missing:
+        issue_certificate.delay(enrolment_id)
+    for certificate_id in due:
+        send_certificate_email.delay(certificate_id)
+    if missing or due:
+        logger.info("certificate sweep queued %d issues and %d e-mails", len(missing), len(due))

@@ -1,0 +1,314 @@
+"""Issuing: one certificate per learner and course version whatever runs twice, its PDF and credential,
+the e-mail claimed before it is sent, the sweep, revocation and reissue (services and tasks, in-process)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import smtplib
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from flask import Flask
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from learning import certificates
+from learning.auth.models import User
+from learning.catalog.models import CourseVersion
+from learning.certificates import credential, emails, keys, services, tasks
+from learning.certificates.models import Certificate, CertificateEvent
+from learning.db import utcnow
+from learning.extensions import db
+from learning.progress import services as progress
+from learning.progress.models import Enrolment
+from learning.storage import LocalStorage, storage
+from tests.fixtures.smtp import Inbox, _free_port
+
+
+def certificates_of(user_id: int) -> list[Certificate]:
+    return list(
+        db.session.scalars(select(Certificate).where(Certificate.user_id == user_id).order_by(Certificate.id))
+    )
+
+
+def events_of(certificate: Certificate) -> list[str]:
+    return [e.kind for e in services.history(certificate)]
+
+
+def test_completing_a_course_issues_one_certificate(app: Flask, completed: Callable[..., Enrolment]) -> None:
+    enrolment = completed(full_name="สมศักดิ์ ใจดีเลิศ")
+    [certificate] = certificates_of(enrolment.user_id)
+    assert certificate.status == "valid" and certificate.holder_name == "สมศักดิ์ ใจดีเลิศ"
+    assert certificate.course_version_id == enrolment.completed_version_id
+    assert certificate.course_title == "Harbour basics" and certificate.hours == 1
+    assert certificate.serial.startswith("SPA-") and len(certificate.code) >= 32
+    data = storage().load(certificate.pdf_key)
+    assert hashlib.sha256(data).hexdigest() == certificate.pdf_sha256 and data.startswith(b"%PDF-1.7")
+    document = json.loads(certificate.credential)
+    report = credential.check_credential(document, {k.multibase for k in keys.published_keys()})
+    assert report.status == "valid", report.problems
+    assert document["credentialStatus"]["statusListIndex"] == str(certificate.id)
+    assert certificate.email_sent_at is not None
+    assert events_of(certificate) == ["issued", "emailed"]
+
+
+def test_issuing_again_changes_nothing(app: Flask, completed: Callable[..., Enrolment]) -> None:
+    enrolment = completed()
+    [first] = certificates_of(enrolment.user_id)
+    tasks.issue_certificate.run(enrolment.id)
+    tasks.issue_certificate.run(enrolment.id)
+    tasks.send_certificate_email.run(first.id)
+    [again] = certificates_of(enrolment.user_id)
+    assert again.id == first.id and again.serial == first.serial
+    assert events_of(again) == ["issued", "emailed"]
+    # a second worker that passed the state check at the same moment inserts nothing
+    user = db.session.get(User, enrolment.user_id)
+    version = db.session.get(CourseVersion, enrolment.completed_version_id)
+    assert services._insert(user, enrolment.id, version, utcnow()) is None
+
+
+def test_the_database_refuses_a_second_current_certificate(
+    app: Flask, completed: Callable[..., Enrolment]
+) -> None:
+    enrolment = completed()
+    [first] = certificates_of(enrolment.user_id)
+    twin = Certificate(
+        serial="SPA-TWIN-TWIN-TWIN",
+        code="twin-code",
+        user_id=first.user_id,
+        course_id=first.course_id,
+        course_version_id=first.course_version_id,
+        holder_name=first.holder_name,
+        course_title=first.course_title,
+        hours=first.hours,
+        completed_at=first.completed_at,
+        status="revoked",
+        revoked_at=utcnow(),
+    )
+    savepoint = db.session.begin_nested()
+    db.session.add(twin)
+    with pytest.raises(IntegrityError):
+        db.session.flush()
+    savepoint.rollback()
+
+
+def test_nothing_is_issued_for_an_unfinished_or_unknown_enrolment(
+    app: Flask, create_user: Callable[..., User], enrol: Callable[[User], Enrolment]
+) -> None:
+    enrolment = enrol(create_user())
+    assert services.issue_for_enrolment(enrolment.id) is None
+    assert services.issue_for_enrolment(10**9) is None
+    tasks.issue_certificate.run(enrolment.id)
+    assert certificates_of(enrolment.user_id) == []
+
+
+def test_a_lost_or_damaged_pdf_is_rendered_again_identically(
+    app: Flask, completed: Callable[..., Enrolment]
+) -> None:
+    [certificate] = certificates_of(completed().user_id)
+    digest = certificate.pdf_sha256
+    storage().delete(certificate.pdf_key)
+    data = services.pdf_bytes(certificate)
+    assert hashlib.sha256(data).hexdigest() == digest == certificate.pdf_sha256
+    assert storage().exists(certificate.pdf_key)
+    storage().save(certificate.pdf_key, data[:1000])  # cut short
+    assert services.pdf_bytes(certificate) == data
+    assert storage().load(certificate.pdf_key) == data
+
+
+def test_storage_keys_stay_inside_the_folder(tmp_path) -> None:  # noqa: ANN001
+    local = LocalStorage(tmp_path)
+    for bad in ("../x", "/etc/passwd", "a/../../b", "A/B", ""):
+        with pytest.raises(ValueError, match="storage key"):
+            local.path(bad)
+    local.save("images/a.png", b"x")
+    assert local.load("images/a.png") == b"x" and local.exists("images/a.png")
+    local.delete("images/a.png")
+    assert not local.exists("images/a.png")
+    with pytest.raises(FileNotFoundError):
+        local.load("images/a.png")
+
+
+# --- e-mail ---------------------------------------------------------------------------------------------
+
+
+def test_the_learner_gets_one_email_with_the_pdf(
+    app: Flask, completed: Callable[..., Enrolment], mailbox: Inbox
+) -> None:
+    enrolment = completed(full_name="Nguyễn Thị Phương Thảo")
+    [certificate] = certificates_of(enrolment.user_id)
+    [message] = mailbox.messages
+    assert message["To"] == certificate.user.email
+    assert message["Message-ID"] == f"<certificate-{certificate.serial.lower()}@smart-port-academy>"
+    assert "Harbour basics" in message["Subject"]
+    [attachment] = list(message.iter_attachments())
+    assert attachment.get_filename() == f"certificate-{certificate.serial}.pdf"
+    assert hashlib.sha256(attachment.get_content()).hexdigest() == certificate.pdf_sha256
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    assert f"http://localhost/verify/{certificate.code}" in text and "Nguyễn Thị Phương Thảo" in text
+    tasks.send_certificate_email.run(certificate.id)
+    assert len(mailbox.messages) == 1
+
+
+def test_a_claim_is_taken_over_only_when_stale(app: Flask, completed: Callable[..., Enrolment]) -> None:
+    [certificate] = certificates_of(completed().user_id)
+    db.session.execute(
+        update(Certificate)
+        .where(Certificate.id == certificate.id)
+        .values(email_sent_at=None, email_claimed_at=utcnow())
+    )
+    assert not emails.claim_email(certificate.id)  # another worker is sending it
+    assert emails.emails_due() == []
+    old = utcnow() - app.config["CERTIFICATE_EMAIL_LEASE"] - timedelta(seconds=1)
+    db.session.execute(
+        update(Certificate)
+        .where(Certificate.id == certificate.id)
+        .values(email_claimed_at=old, issued_at=old)
+    )
+    assert emails.emails_due() == [certificate.id]
+    assert emails.claim_email(certificate.id)
+    assert not emails.claim_email(certificate.id)
+
+
+class Refusing:
+    def __init__(self, code: str) -> None:
+        self.code = code
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:  # noqa: N802
+        return self.code
+
+
+@pytest.fixture
+def refusing(app: Flask) -> Iterator[Callable[[str], None]]:
+    controllers = []
+    saved = {key: app.config[key] for key in ("MAIL_BACKEND", "MAIL_SERVER", "MAIL_PORT")}
+
+    def start(code: str) -> None:
+        controller = Controller(Refusing(code), hostname="127.0.0.1", port=_free_port())
+        controller.start()
+        controllers.append(controller)
+        app.config.update(MAIL_BACKEND="smtp", MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port)
+
+    yield start
+    app.config.update(saved)
+    for controller in controllers:
+        controller.stop()
+
+
+def unsent(certificate: Certificate) -> None:
+    db.session.execute(
+        update(Certificate)
+        .where(Certificate.id == certificate.id)
+        .values(email_sent_at=None, email_claimed_at=None, email_failed_at=None)
+    )
+    db.session.commit()
+
+
+def test_a_temporary_refusal_gives_the_claim_back(
+    app: Flask, completed: Callable[..., Enrolment], refusing: Callable[[str], None]
+) -> None:
+    [certificate] = certificates_of(completed().user_id)
+    unsent(certificate)
+    refusing("451 Try again later")
+    with pytest.raises((smtplib.SMTPException, Exception)):  # noqa: PT011 - Celery's Retry wraps the SMTP error
+        tasks.send_certificate_email.run(certificate.id)
+    db.session.refresh(certificate)
+    assert certificate.email_claimed_at is None and certificate.email_sent_at is None
+
+
+def test_a_permanent_refusal_is_recorded_and_not_retried(
+    app: Flask, completed: Callable[..., Enrolment], refusing: Callable[[str], None]
+) -> None:
+    [certificate] = certificates_of(completed().user_id)
+    unsent(certificate)
+    refusing("550 No such user")
+    tasks.send_certificate_email.run(certificate.id)
+    db.session.refresh(certificate)
+    assert certificate.email_failed_at is not None and certificate.email_sent_at is None
+    assert certificate.id not in emails.emails_due()
+
+
+def test_the_sweep_issues_what_a_lost_task_left(
+    app: Flask, completed: Callable[..., Enrolment], monkeypatch: pytest.MonkeyPatch, mailbox: Inbox
+) -> None:
+    monkeypatch.setattr(progress, "course_completed_listeners", [])  # the task is lost
+    enrolment = completed()
+    assert certificates_of(enrolment.user_id) == []
+    assert enrolment.id not in services.missing_issues()  # too recent: the normal path may still come
+    earlier = utcnow() - app.config["CERTIFICATE_EMAIL_LEASE"] - timedelta(seconds=1)
+    db.session.execute(update(Enrolment).where(Enrolment.id == enrolment.id).values(completed_at=earlier))
+    db.session.commit()
+    assert services.missing_issues() == [enrolment.id]
+    tasks.sweep_certificates.run()
+    [certificate] = certificates_of(enrolment.user_id)
+    assert certificate.email_sent_at is not None and len(mailbox.messages) == 1
+    assert services.missing_issues() == []
+
+
+def test_the_listener_is_registered_once(app: Flask) -> None:
+    certificates.init_app(app)
+    assert progress.course_completed_listeners.count(certificates.enqueue_issue) == 1
+
+
+# --- revocation and reissue -----------------------------------------------------------------------------
+
+
+def test_revocation(
+    app: Flask, completed: Callable[..., Enrolment], create_user: Callable[..., User]
+) -> None:
+    staff = create_user(roles=("secretariat",))
+    [certificate] = certificates_of(completed().user_id)
+    with pytest.raises(services.CertificateError, match="reason"):
+        services.revoke(certificate, staff, "   ")
+    services.revoke(certificate, staff, "Completed with another learner's account.")
+    db.session.commit()
+    assert certificate.status == "revoked" and certificate.revoked_at is not None
+    assert certificate.id in services.revoked_indexes()
+    with pytest.raises(services.CertificateError) as refused:
+        services.revoke(certificate, staff, "again")
+    assert refused.value.code == "not_valid"
+    [*_, event] = services.history(certificate)
+    assert (event.kind, event.actor_id, event.reason) == (
+        "revoked",
+        staff.id,
+        "Completed with another learner's account.",
+    )
+
+
+def test_a_name_correction_reissues_under_a_new_serial(
+    app: Flask, completed: Callable[..., Enrolment], create_user: Callable[..., User]
+) -> None:
+    staff = create_user(roles=("admin",))
+    enrolment = completed(full_name="Somsak Jaidee")
+    [old] = certificates_of(enrolment.user_id)
+    with pytest.raises(services.CertificateError) as refused:
+        services.reissue(old, staff, "typo")
+    assert refused.value.code == "name_unchanged"
+    old.user.full_name = "สมศักดิ์ ใจดีเลิศ"
+    new = services.reissue(old, staff, "The learner wrote the name in Thai script.")
+    db.session.commit()
+    tasks.issue_certificate.run(enrolment.id)  # what the page queues: render and announce the new one
+    assert (old.status, old.superseded_by_id) == ("superseded", new.id)
+    assert new.status == "valid" and new.holder_name == "สมศักดิ์ ใจดีเลิศ"
+    assert new.serial != old.serial and new.code != old.code
+    assert services.current_certificate(enrolment.user_id, enrolment.completed_version_id).id == new.id
+    assert old.id in services.revoked_indexes() and new.id not in services.revoked_indexes()
+    db.session.refresh(new)
+    assert new.pdf_key is not None and new.email_sent_at is not None
+    trail = [(e.kind, e.details) for e in services.history(new)]
+    assert (
+        trail[0][0] == "issued"
+        and ("superseded", {"old_name": "Somsak Jaidee", "replaced_by": new.serial}) in trail
+    )
+    assert ("reissued", {"new_name": "สมศักดิ์ ใจดีเลิศ", "replaces": old.serial}) in trail
+    with pytest.raises(services.CertificateError):
+        services.reissue(old, staff, "again")
+    count = db.session.scalar(
+        select(func.count()).select_from(Certificate).where(Certificate.user_id == enrolment.user_id)
+    )
+    assert count == 2
+    assert db.session.scalar(select(func.count()).select_from(CertificateEvent)) >= 5
