@@ -2,6 +2,7 @@
 
 Courses: harbour-basics ("H", the fixture course: 2 modules, each 2 lessons and a quiz) and "Old harbour
 course" ("O", archived, one module without a quiz). Times are 10:00 UTC, so durations are whole days.
+Certified (a valid certificate): 1, 5 (after a superseded one) and 7; 2's certificate was revoked.
 
 | # | who | country, organisation (type) | consent | course | enrolled | started | half way | completed |
 | --- | --- | --- | --- | --- | --- | --- | --- | --- |
@@ -30,6 +31,7 @@ from sqlalchemy import select
 from learning.auth import services as auth
 from learning.auth.models import User
 from learning.catalog.models import Course, CourseVersion, Module
+from learning.certificates.models import Certificate
 from learning.cohorts.models import Cohort, CohortMember
 from learning.extensions import db
 from learning.progress.models import Enrolment, LessonCompletion, ModuleState
@@ -148,8 +150,33 @@ def dataset(app: Flask, create_user: Callable[..., User], course: Course) -> Dat
     for cohort, who in (("bangkok", "A"), ("bangkok", "B"), ("bangkok", "C"), ("old", "D")):
         db.session.add(CohortMember(cohort_id=cohorts[cohort].id, user_id=users[who].id))
     add_activity_and_reminders(course, users, enrolments)
+    add_certificates(users, enrolments)
     db.session.commit()
     return DataSet(users, enrolments, course, old, cohorts)
+
+
+# (enrolment, issued, status, changed): a learner is certified by a valid certificate only
+CERTIFICATES = [
+    (1, "2026-02-01", "valid", None),
+    (2, "2026-03-10", "revoked", "2026-03-12"),
+    (5, "2026-03-20", "superseded", "2026-03-22"),  # a name corrected: replaced by the next one
+    (5, "2026-03-22", "valid", None),
+    (7, "2025-12-20", "valid", None),  # of the archived course
+]
+
+
+def add_certificates(users: dict[str, User], enrolments: dict[int, Enrolment]) -> None:
+    for serial, (number, issued, status, changed) in enumerate(CERTIFICATES, start=1):
+        enrolment = enrolments[number]
+        db.session.add(Certificate(
+            serial=f"TEST-{serial:04d}", code=f"code-{serial}", user_id=enrolment.user_id,
+            enrolment_id=enrolment.id, course_id=enrolment.course_id, course_version_id=enrolment.version_id,
+            holder_name="Holder", course_title="Course", hours=1.0, completed_at=enrolment.completed_at,
+            issued_at=at(issued), status=status,
+            revoked_at=at(changed) if status == "revoked" and changed else None,
+            superseded_at=at(changed) if status == "superseded" and changed else None,
+        ))  # fmt: skip
+        db.session.flush()
 
 
 # (learner, rule, sent on, status); returns come from the activity below

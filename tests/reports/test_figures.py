@@ -29,7 +29,8 @@ def headline(**args: str) -> dict[str, Any]:
 
 def test_headline_without_a_period(dataset: DataSet) -> None:
     # 6 learners in 8 enrolments (2 left); completed: 1, 2, 5, 7
-    assert headline() == {"learners": 6, "enrolments": 8, "left": 2, "completions": 4, "certificates": 0,
+    # valid certificates: 1 (02-01), 5's replacement (03-22), 7 (2025-12-20); 2's was revoked
+    assert headline() == {"learners": 6, "enrolments": 8, "left": 2, "completions": 4, "certificates": 3,
                           "rate": 50.0}  # fmt: skip
 
 
@@ -43,7 +44,7 @@ def test_headline_of_january_counts_enrolments_made_then_and_completions_made_th
 def test_headline_of_february_and_march(dataset: DataSet) -> None:
     # enrolled: 3, 4, 5 (5 completed); completions in the period: 1 (02-01), 2 (03-10), 5 (03-20)
     assert headline(**{"from": "2026-02-01", "to": "2026-03-31"}) == {
-        "learners": 3, "enrolments": 3, "left": 0, "completions": 3, "certificates": 0, "rate": 33.3,
+        "learners": 3, "enrolments": 3, "left": 0, "completions": 3, "certificates": 2, "rate": 33.3,
     }  # fmt: skip
 
 
@@ -54,18 +55,18 @@ def test_headline_of_an_empty_period_has_no_rate(dataset: DataSet) -> None:
 EXPECTED_GROUPS: dict[str, list[tuple[Any, ...]]] = {
     # key, label, enrolled, started, completed, certified, completion rate
     "country": [
-        ("TH", "Thailand", 4, 4, 3, 0, 75.0),
-        ("VN", "Viet Nam", 3, 2, 1, 0, 33.3),
+        ("TH", "Thailand", 4, 4, 3, 2, 75.0),
+        ("VN", "Viet Nam", 3, 2, 1, 1, 33.3),
         ("ID", "Indonesia", 1, 1, 0, 0, 0.0),
     ],
     "organisation_type": [
-        ("ministry_of_transport", "Ministry of transport", 1, 1, 1, 0, 100.0),
-        ("maritime_administration", "Maritime administration", 5, 4, 3, 0, 60.0),
+        ("ministry_of_transport", "Ministry of transport", 1, 1, 1, 1, 100.0),
+        ("maritime_administration", "Maritime administration", 5, 4, 3, 2, 60.0),
         ("port_authority", "Port authority", 2, 2, 0, 0, 0.0),
     ],
     "organisation": [
-        ("TH:Marine Department", "Marine Department (Thailand)", 3, 3, 3, 0, 100.0),
-        ("VN:Ministry of Transport", "Ministry of Transport (Viet Nam)", 1, 1, 1, 0, 100.0),
+        ("TH:Marine Department", "Marine Department (Thailand)", 3, 3, 3, 2, 100.0),
+        ("VN:Ministry of Transport", "Ministry of Transport (Viet Nam)", 1, 1, 1, 1, 100.0),
         ("TH:Port Authority of Thailand", "Port Authority of Thailand (Thailand)", 1, 1, 0, 0, 0.0),
         ("ID:Port Corporation", "Port Corporation (Indonesia)", 1, 1, 0, 0, 0.0),
         (
@@ -79,19 +80,19 @@ EXPECTED_GROUPS: dict[str, list[tuple[Any, ...]]] = {
         ),  # fmt: skip
     ],
     "course": [
-        ("harbour-basics", H, 6, 5, 3, 0, 50.0),
-        ("old-harbour", OLD, 2, 2, 1, 0, 50.0),
+        ("harbour-basics", H, 6, 5, 3, 2, 50.0),
+        ("old-harbour", OLD, 2, 2, 1, 1, 50.0),
     ],
     "module": [
-        ("harbour-basics/first-steps", f"{H}: The first steps", 6, 5, 4, 0, 66.7),
-        ("harbour-basics/second-steps", f"{H}: The second steps", 6, 3, 3, 0, 50.0),
-        ("old-harbour/legacy", f"{OLD}: Legacy module", 2, 1, 1, 0, 50.0),
+        ("harbour-basics/first-steps", f"{H}: The first steps", 6, 5, 4, 2, 66.7),
+        ("harbour-basics/second-steps", f"{H}: The second steps", 6, 3, 3, 2, 50.0),
+        ("old-harbour/legacy", f"{OLD}: Legacy module", 2, 1, 1, 1, 50.0),
     ],
     "month": [
-        ("2025-12", "2025-12", 2, 2, 1, 0, 50.0),
-        ("2026-01", "2026-01", 3, 3, 2, 0, 66.7),
+        ("2025-12", "2025-12", 2, 2, 1, 1, 50.0),
+        ("2026-01", "2026-01", 3, 3, 2, 1, 66.7),
         ("2026-02", "2026-02", 2, 1, 0, 0, 0.0),
-        ("2026-03", "2026-03", 1, 1, 1, 0, 100.0),
+        ("2026-03", "2026-03", 1, 1, 1, 1, 100.0),
     ],
 }
 
@@ -111,7 +112,7 @@ def test_completion_by_cohort(dataset: DataSet) -> None:
     bangkok, old = (str(dataset.cohorts[name].id) for name in ("bangkok", "old"))
     table = queries.completion(Filters(), "cohort")
     assert keyed(table) == [
-        (bangkok, "Bangkok 2026", 3, 3, 2, 0, 66.7),
+        (bangkok, "Bangkok 2026", 3, 3, 2, 1, 66.7),
         (old, "Old course group", 1, 1, 0, 0, 0.0),
     ]
     assert [row.drill for row in table.rows] == [{"cohort": bangkok}, {"cohort": old}]
@@ -119,9 +120,9 @@ def test_completion_by_cohort(dataset: DataSet) -> None:
 
 def test_a_cohort_filter_narrows_every_report(dataset: DataSet) -> None:
     f = parse_filters({"cohort": str(dataset.cohorts["bangkok"].id)})
-    assert keyed(queries.completion(f, "country")) == [("TH", "Thailand", 3, 3, 2, 0, 66.7)]
+    assert keyed(queries.completion(f, "country")) == [("TH", "Thailand", 3, 3, 2, 1, 66.7)]
     assert headline(cohort=str(dataset.cohorts["bangkok"].id)) == {
-        "learners": 3, "enrolments": 3, "left": 0, "completions": 2, "certificates": 0, "rate": 66.7,
+        "learners": 3, "enrolments": 3, "left": 0, "completions": 2, "certificates": 1, "rate": 66.7,
     }  # fmt: skip
     assert queries.learner_count(f) == (2, 1)  # A and C consent, B does not
 
@@ -143,7 +144,7 @@ def test_reminders_of_a_period_are_counted_by_the_day_they_were_sent(dataset: Da
 def test_completion_by_organisation_within_a_country_drops_the_country_from_labels(dataset: DataSet) -> None:
     table = queries.completion(parse_filters({"country": "th"}), "organisation")
     assert keyed(table) == [
-        ("TH:Marine Department", "Marine Department", 3, 3, 3, 0, 100.0),
+        ("TH:Marine Department", "Marine Department", 3, 3, 3, 2, 100.0),
         ("TH:Port Authority of Thailand", "Port Authority of Thailand", 1, 1, 0, 0, 0.0),
     ]
     assert [row.drill for row in table.rows] == [
@@ -157,14 +158,14 @@ def test_filters_combine(dataset: DataSet) -> None:
                        "from": "2026-01-01"})  # fmt: skip
     # H, maritime, enrolled in 2026: 1 (A), 2 (B), 4 (D)
     assert keyed(queries.completion(f, "country")) == [
-        ("TH", "Thailand", 2, 2, 2, 0, 100.0),
+        ("TH", "Thailand", 2, 2, 2, 1, 100.0),
         ("VN", "Viet Nam", 1, 0, 0, 0, 0.0),
     ]
 
 
 def test_version_filter(dataset: DataSet) -> None:
     f = parse_filters({"course": "harbour-basics", "version": "1"})
-    assert keyed(queries.completion(f, "course")) == [("harbour-basics", H, 6, 5, 3, 0, 50.0)]
+    assert keyed(queries.completion(f, "course")) == [("harbour-basics", H, 6, 5, 3, 2, 50.0)]
 
 
 def test_funnel(dataset: DataSet) -> None:
@@ -173,8 +174,8 @@ def test_funnel(dataset: DataSet) -> None:
         "course", "enrolled", "started", "started_share", "halfway", "halfway_share", "completed",
         "completed_share", "certified", "certified_share"]  # fmt: skip
     assert cells(table) == [
-        (H, 6, 5, 83.3, 4, 66.7, 3, 50.0, 0, 0.0),
-        (OLD, 2, 2, 100.0, 1, 50.0, 1, 50.0, 0, 0.0),
+        (H, 6, 5, 83.3, 4, 66.7, 3, 50.0, 2, 33.3),
+        (OLD, 2, 2, 100.0, 1, 50.0, 1, 50.0, 1, 50.0),
     ]
 
 
@@ -203,10 +204,10 @@ def test_quiz_pass_rates(dataset: DataSet) -> None:
 
 def test_trend(dataset: DataSet) -> None:
     assert cells(queries.trend(Filters())) == [
-        ("2025-12", 2, 1, 0),
+        ("2025-12", 2, 1, 1),
         ("2026-01", 3, 0, 0),
-        ("2026-02", 2, 1, 0),
-        ("2026-03", 1, 2, 0),
+        ("2026-02", 2, 1, 1),
+        ("2026-03", 1, 2, 1),
     ]
 
 
@@ -214,7 +215,7 @@ def test_trend_fills_months_without_events(dataset: DataSet) -> None:
     f = parse_filters({"country": "VN"})
     # D enrolled 2025-12 (OLD) and 2026-02 (H), E enrolled and completed in 2026-03; January has nothing
     assert cells(queries.trend(f)) == [("2025-12", 1, 0, 0), ("2026-01", 0, 0, 0), ("2026-02", 1, 0, 0),
-                                       ("2026-03", 1, 1, 0)]  # fmt: skip
+                                       ("2026-03", 1, 1, 1)]  # fmt: skip
 
 
 def test_learners_are_listed_only_with_consent(dataset: DataSet) -> None:
@@ -237,7 +238,9 @@ def test_learners_are_listed_only_with_consent(dataset: DataSet) -> None:
 
 def test_learner_rows_carry_dates_and_certification(dataset: DataSet) -> None:
     rows = queries.learner_rows([dataset.enrolments[1].id])
-    assert rows[0].cells[3:] == ("Thailand", H, "active", rows[0].cells[6], 100, rows[0].cells[8], "no")
+    assert rows[0].cells[3:] == ("Thailand", H, "active", rows[0].cells[6], 100, rows[0].cells[8], "yes")
+    revoked = queries.learner_rows([dataset.enrolments[3].id, dataset.enrolments[5].id])
+    assert [r.cells[-1] for r in revoked] == ["no", "yes"]  # C has none; E's replacement is valid
     assert (rows[0].cells[6].isoformat(), rows[0].cells[8].isoformat()) == ("2026-01-05", "2026-02-01")
 
 

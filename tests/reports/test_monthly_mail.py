@@ -57,7 +57,7 @@ def test_each_secretariat_officer_gets_last_months_figures_once(
     headline = [[c.value for c in row] for row in book["Headline figures"].iter_rows()]
     assert headline[1:3] == [["Learners", 3], ["Enrolments", 3]]
     countries = [[c.value for c in row] for row in book["Completion by country"].iter_rows()]
-    assert countries[1:] == [["Thailand", 2, 2, 2, 0, 100], ["Indonesia", 1, 1, 0, 0, 0]]
+    assert countries[1:] == [["Thailand", 2, 2, 2, 1, 100], ["Indonesia", 1, 1, 0, 0, 0]]
     book.close()
 
     mailbox.messages.clear()

@@ -8,22 +8,23 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, Integer, and_, any_, bindparam, func, literal, select
+from sqlalchemy import ColumnElement, Integer, and_, any_, bindparam, func, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql import FromClause
 
 from learning.auth.models import User
 from learning.catalog.models import Course, CourseVersion, Module
+from learning.certificates.models import Certificate
 from learning.cohorts.models import Cohort, CohortMember
 from learning.db import dialect_name
 from learning.extensions import db
 from learning.progress.models import Enrolment, ModuleState
-from learning.reports import sources
 from learning.reports.filters import Filters
 
 E = Enrolment.__table__
 U = User.__table__
 MS = ModuleState.__table__
+CERTS = Certificate.__table__
 CM = CohortMember.__table__
 COHORTS = Cohort.__table__
 NOT_STATED = _l("Not stated")
@@ -76,34 +77,25 @@ def population() -> FromClause:
     return E.join(U, U.c.id == E.c.user_id)
 
 
-def valid_certificates() -> FromClause | None:
-    """(user_id, course_id) of every learner holding a valid certificate of a course, once each."""
-    table = sources.certificates()
-    if table is None:
-        return None
+def valid_certificates() -> FromClause:
+    """(user_id, course_id) of every learner holding a valid certificate of a course (not revoked, not
+    superseded), once each: a learner certified for two versions of a course is certified once."""
     return (
-        select(table.c.user_id, table.c.course_id)
-        .where(table.c.status == "valid")
-        .group_by(table.c.user_id, table.c.course_id)
+        select(CERTS.c.user_id, CERTS.c.course_id)
+        .where(CERTS.c.status == "valid")
+        .group_by(CERTS.c.user_id, CERTS.c.course_id)
         .subquery("valid_certificates")
     )
 
 
-def with_certified(stmt_from: FromClause) -> tuple[FromClause, ColumnElement[int]]:
-    """Join the valid certificates to a FROM over enrolments; return it and a COUNT of certified rows."""
+def with_certified(stmt_from: FromClause) -> tuple[FromClause, ColumnElement[int], FromClause]:
+    """Join the valid certificates to a FROM over enrolments; return it, a COUNT of certified rows, and
+    the joined certificates."""
     certs = valid_certificates()
-    if certs is None:
-        return stmt_from, literal(0)
     joined = stmt_from.outerjoin(
         certs, and_(certs.c.user_id == E.c.user_id, certs.c.course_id == E.c.course_id)
     )
-    return joined, func.count(certs.c.user_id)
-
-
-def certificates_note() -> list[str]:
-    if sources.certificates() is None:
-        return [_("Certificates are not issued by this installation yet: every certified figure is 0.")]
-    return []
+    return joined, func.count(certs.c.user_id), certs
 
 
 @dataclass(frozen=True)
@@ -175,11 +167,11 @@ def modules() -> list[ModuleInfo]:
     return sorted(newest.values(), key=lambda m: (m.course_id, m.position, m.slug))
 
 
-def certificate_conditions(table: Any, f: Filters) -> list[ColumnElement[bool]]:
-    where: list[ColumnElement[bool]] = [table.c.status == "valid"]
+def certificate_conditions(f: Filters) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = [CERTS.c.status == "valid"]
     for column, value in (
-        (table.c.course_id, f.course_id),
-        (table.c.course_version_id, f.version_id),
+        (CERTS.c.course_id, f.course_id),
+        (CERTS.c.course_version_id, f.version_id),
         (U.c.country, f.country),
         (U.c.organisation_type, f.organisation_type),
         (U.c.organisation, f.organisation),
@@ -187,10 +179,10 @@ def certificate_conditions(table: Any, f: Filters) -> list[ColumnElement[bool]]:
         if value:
             where.append(column == value)
     if f.cohort_id is not None:
-        where.append(table.c.course_id == f.cohort_course_id)
-        where.append(table.c.user_id.in_(select(CM.c.user_id).where(CM.c.cohort_id == f.cohort_id)))
+        where.append(CERTS.c.course_id == f.cohort_course_id)
+        where.append(CERTS.c.user_id.in_(select(CM.c.user_id).where(CM.c.cohort_id == f.cohort_id)))
     if f.start is not None:
-        where.append(table.c.issued_at >= f.start)
+        where.append(CERTS.c.issued_at >= f.start)
     if f.end is not None:
-        where.append(table.c.issued_at < f.end)
+        where.append(CERTS.c.issued_at < f.end)
     return where

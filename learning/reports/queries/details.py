@@ -10,8 +10,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, and_, case, exists, func, literal, or_, select, text
-from sqlalchemy.sql import FromClause
+from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select, text
 
 from learning.auth.choices import countries
 from learning.db import dialect_name
@@ -24,13 +23,12 @@ from learning.reports.queries.base import (
     MS,
     E,
     U,
-    certificates_note,
     conditions,
     courses,
     id_in,
     modules,
     population,
-    valid_certificates,
+    with_certified,
 )
 from learning.reports.tables import Column, Row, Table, one_decimal, share
 
@@ -191,14 +189,8 @@ def learner_rows(ids: list[int]) -> list[Row]:
     """Rows of the learner list for these enrolments (all consenting), in the order given."""
     if not ids:
         return []
-    certs = valid_certificates()
-    from_: FromClause = population()
-    flag: ColumnElement[Any] = literal(False)
-    if certs is not None:
-        from_ = from_.outerjoin(
-            certs, and_(certs.c.user_id == E.c.user_id, certs.c.course_id == E.c.course_id)
-        )
-        flag = certs.c.user_id.is_not(None)
+    from_, _count, certs = with_certified(population())
+    flag = certs.c.user_id.is_not(None)
     stmt = select(
         E.c.id, U.c.full_name, U.c.job_title, U.c.organisation, U.c.country, E.c.course_id, E.c.status,
         E.c.enrolled_at, E.c.percent, E.c.completed_at, flag,
@@ -258,7 +250,7 @@ def learner_table(f: Filters, rows: list[Row] | Iterator[Row]) -> Table:
         str(_("Learners who share their progress")),
         tuple(Column(key, str(label), kind) for key, label, kind in LEARNER_COLUMNS),
         rows,
-        notes + certificates_note(),
+        notes,
     )
 
 
