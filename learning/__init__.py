@@ -81,6 +81,7 @@ def _import_models() -> None:
     import learning.progress.models
     import learning.quizzes.models
     import learning.reminders.models
+    import learning.reports.models
     import learning.throttle  # noqa: F401
 
 
@@ -107,6 +108,7 @@ def register_blueprints(app: Flask) -> None:
     from learning.quizzes.views import bp as quizzes_bp
     from learning.reminders.views import bp as reminders_bp
     from learning.reminders.views import unsubscribe
+    from learning.reports.views import bp as reports_bp
 
     for blueprint in (
         health_bp,
@@ -120,6 +122,7 @@ def register_blueprints(app: Flask) -> None:
         cohorts_bp,
         capstone_bp,
         media_bp,
+        reports_bp,
         api_bp,
     ):
         app.register_blueprint(blueprint)
@@ -138,11 +141,13 @@ def register_commands(app: Flask) -> None:
     from learning.certificates.cli import certificates_cli
     from learning.content.cli import content_cli
     from learning.reminders.cli import reminders_cli
+    from learning.reports.cli import demo_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(content_cli)
     app.cli.add_command(reminders_cli)
     app.cli.add_command(certificates_cli)
+    app.cli.add_command(demo_cli)
 
 
 def register_security(app: Flask) -> None:

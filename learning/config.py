@@ -51,6 +51,11 @@ def defaults(instance_path: str) -> dict[str, Any]:
                     # a scan that waited in the queue past the next one is pointless
                     "options": {"expires": 14 * 60},
                 },
+                # the monthly report e-mail to the secretariat, early on the first of each month (UTC)
+                "reports-monthly": {
+                    "task": "learning.reports.tasks.send_monthly_reports",
+                    "schedule": crontab(minute=0, hour=6, day_of_month=1),
+                },
             },
             "task_always_eager": False,
         },
@@ -80,6 +85,10 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "MAIL_PASSWORD": None,
         "MAIL_DEFAULT_SENDER": "Smart Port Academy <no-reply@localhost>",
         "MAIL_TIMEOUT": 10,
+        # Reports: exports of more rows than this are prepared by a task; where their files are kept.
+        "REPORT_SYNC_EXPORT_LIMIT": 10_000,
+        "REPORT_EXPORT_PATH": str(instance / "exports"),
+        "REPORT_EXPORT_KEEP": timedelta(days=7),  # then the file goes (its job page says so)
         # Behind a reverse proxy that sets X-Forwarded-For/-Proto/-Host (one hop).
         "PROXY_FIX": False,
         # Security

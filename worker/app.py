@@ -9,5 +9,7 @@ from learning import create_app
 flask_app = create_app()
 celery: Celery = flask_app.extensions["celery"]
 celery.autodiscover_tasks(
-    ["learning.mail", "learning.reminders", "learning.certificates"], related_name="tasks", force=True
+    ["learning.mail", "learning.reminders", "learning.certificates", "learning.reports"],
+    related_name="tasks",
+    force=True,
 )

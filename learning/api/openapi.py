@@ -90,10 +90,10 @@ def document() -> dict[str, Any]:
                 "content": {"application/json": {"schema": refs[(op.body, "validation")]}},
             }
         if op.response is not None:
-            success = {
-                "description": "OK",
-                "content": {"application/json": {"schema": refs[(op.response, "serialization")]}},
-            }
+            content: dict[str, Any] = {"application/json": {"schema": refs[(op.response, "serialization")]}}
+            for media in op.alternative_media:
+                content[media] = {"schema": {"type": "string"}}
+            success = {"description": "OK", "content": content}
             operation["responses"][str(op.status)] = success
             if op.name == "put_enrolment":
                 operation["responses"]["201"] = {**success, "description": "Enrolled"}

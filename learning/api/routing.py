@@ -54,6 +54,8 @@ class Operation:
     multipart: tuple[str, ...] = ()
     other_responses: dict[int, type[BaseModel]] = field(default_factory=dict)
     roles: tuple[str, ...] = ()
+    # further media types the success answer comes in, chosen by the Accept header (e.g. text/csv)
+    alternative_media: tuple[str, ...] = ()
 
 
 OPERATIONS: list[Operation] = []
@@ -106,6 +108,7 @@ def api_route(
     multipart: tuple[str, ...] = (),
     other_responses: dict[int, type[BaseModel]] | None = None,
     roles: tuple[str, ...] = (),
+    alternative_media: tuple[str, ...] = (),
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register an API view; it receives ``body=`` when a body model is given and returns a model
     (or a (model, status) pair, or None for 204)."""
@@ -129,6 +132,7 @@ def api_route(
                 multipart=multipart,
                 other_responses=other_responses or {},
                 roles=roles,
+                alternative_media=alternative_media,
             )
         )
 

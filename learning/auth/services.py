@@ -11,6 +11,7 @@ from functools import cache
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import Select, bindparam, case, func, select, update
+from sqlalchemy.orm import joinedload
 
 from learning.auth.models import ApiToken, AuthAttempt, LoginSession, PasswordReset, User, UserRole
 from learning.auth.passwords import hash_password, needs_rehash, verify_password
@@ -188,10 +189,13 @@ def start_session(user: User) -> str:
 
 
 def user_for_session(key: str) -> User | None:
-    """Return the active user of a live web session, in one query (on every request: nothing is cached)."""
-    row = db.session.execute(
-        _session_user(), {"key_hash": token_hash(key), "now": utcnow()}
-    ).scalar_one_or_none()
+    """Return the active user of a live web session, with its roles, in one query (on every request:
+    nothing is cached)."""
+    row = (
+        db.session.execute(_session_user(), {"key_hash": token_hash(key), "now": utcnow()})
+        .unique()
+        .scalar_one_or_none()
+    )
     if row is not None:
         row.session_key = key
     return row
@@ -210,6 +214,8 @@ def _session_user() -> Select[User]:
             LoginSession.expires_at > bindparam("now"),
             User.active.is_(True),
         )
+        # the roles come in the same statement: every page's menu asks for them
+        .options(joinedload(User.role_rows))
     )
 
 

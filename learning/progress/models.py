@@ -22,6 +22,9 @@ class Enrolment(db.Model):  # type: ignore[name-defined]
         CheckConstraint("status IN ('active', 'left')", name="status"),
         CheckConstraint("percent BETWEEN 0 AND 100", name="percent"),
         Index("ix_enrolments_course_status", "course_id", "status"),
+        # reports select enrolments made, and completions, within a period
+        Index("ix_enrolments_enrolled_at", "enrolled_at"),
+        Index("ix_enrolments_completed_at", "completed_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
