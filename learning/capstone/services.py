@@ -8,7 +8,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from flask import url_for
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -155,7 +155,8 @@ def set_shareable(submission: CapstoneSubmission, shareable: bool) -> None:
 def _tell_learner(enrolment: Enrolment, decision: str, comment: str) -> None:
     course = enrolment.course
     title = enrolment.version.title
-    link = url_for("capstone.page", slug=course.slug, _external=True)
+    # BASE_URL, not url_for: a review may come from a task or a command, outside any request
+    link = f"{current_app.config['BASE_URL'].rstrip('/')}/courses/{course.slug}/capstone"
     if decision == "accepted":
         subject = _("Your capstone for %(course)s is accepted", course=title)
         text = _("A trainer accepted your action plan for %(course)s.", course=title)
