@@ -46,7 +46,14 @@ class UTCDateTime(TypeDecorator[datetime]):
 def engine_options(url: str, busy_timeout_ms: int) -> dict[str, Any]:
     """Return create_engine options that suit the database behind ``url``."""
     if url.startswith("sqlite"):
-        return {"connect_args": {"timeout": busy_timeout_ms / 1000, "check_same_thread": False}}
+        # SQLite serialises writers anyway; a threaded server (or test) waiting for the write lock must not
+        # first run out of pooled connections, so the pool is wide and waits as long as the busy timeout.
+        return {
+            "connect_args": {"timeout": busy_timeout_ms / 1000, "check_same_thread": False},
+            "pool_size": 10,
+            "max_overflow": 60,
+            "pool_timeout": max(30, 2 * busy_timeout_ms / 1000),
+        }
     # No pool_pre_ping: it costs every request a round trip (two, with psycopg's BEGIN). A connection lost
     # to a database restart fails its request instead, answered with a clean 503
     # (learning.errors.database_unavailable), and SQLAlchemy then replaces every older pooled connection.
