@@ -10,6 +10,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 _KEY = "after_commit"
+_UNDO = "after_rollback"
 
 
 def after_commit(callback: Callable[[], Any]) -> None:
@@ -22,11 +23,31 @@ def after_commit(callback: Callable[[], Any]) -> None:
     session.info.setdefault(_KEY, []).append(callback)
 
 
+def after_rollback(callback: Callable[[], Any]) -> None:
+    """Run ``callback`` if the current transaction of ``db.session`` ends without committing: to undo
+    what was done outside the database (a file written for a row that is never stored)."""
+    from learning.extensions import db
+
+    session = db.session()
+    if session.get_transaction() is None:
+        session.begin()
+    session.info.setdefault(_UNDO, []).append(callback)
+
+
 @event.listens_for(Session, "after_commit")
 def _run_after_commit(session: Session) -> None:
+    session.info.pop(_UNDO, None)
     callbacks = session.info.pop(_KEY, [])
     for callback in callbacks:
         callback()
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _undo_uncommitted(session: Session, transaction: Any) -> None:
+    # after a commit, _run_after_commit has emptied the list; a rollback or a close leaves it here
+    if transaction.parent is None:
+        for callback in session.info.pop(_UNDO, []):
+            callback()
 
 
 @event.listens_for(Session, "after_soft_rollback")

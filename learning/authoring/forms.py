@@ -48,9 +48,9 @@ def _slug_field(label: str) -> StringField:
     )
 
 
-def _title_field() -> StringField:
+def _title_field(id: str | None = None) -> StringField:  # noqa: A002 - WTForms' own keyword
     return StringField(
-        _l("Title"), validators=[DataRequired(), Length(max=200), _no_control], filters=[_strip]
+        _l("Title"), validators=[DataRequired(), Length(max=200), _no_control], filters=[_strip], id=id
     )
 
 
@@ -148,7 +148,8 @@ class ModuleForm(FlaskForm):
 
 class NewLessonForm(FlaskForm):
     slug = _slug_field(_l("Short name of the lesson"))
-    title = _title_field()
+    # the module page holds this form and the module's own, which has a title too: ids must differ
+    title = _title_field(id="new-lesson-title")
     submit = SubmitField(_l("Add the lesson"))
 
 

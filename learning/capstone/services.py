@@ -19,7 +19,7 @@ from learning.catalog.models import Course, CourseVersion
 from learning.db import utcnow
 from learning.extensions import db
 from learning.mail.tasks import send_email
-from learning.outbox import after_commit
+from learning.outbox import after_commit, after_rollback
 from learning.progress import services as progress
 from learning.progress.models import Enrolment
 from learning.storage import storage
@@ -84,7 +84,7 @@ def save(
     submission.updated_at = now
     if upload is not None:
         key = f"capstone/{enrolment.id}/{upload.digest}.{upload.extension}"
-        storage().save(key, upload.data)
+        _store_attachment(key, upload.data, replaces=submission.attachment_key)
         submission.attachment_key = key
         submission.attachment_name = _safe_name(filename or f"plan.{upload.extension}", upload.extension)
         submission.attachment_type = upload.mimetype
@@ -167,6 +167,20 @@ def _tell_learner(enrolment: Enrolment, decision: str, comment: str) -> None:
         text += "\n\n" + comment
     text += "\n\n" + link + "\n"
     after_commit(partial(send_email.delay, enrolment.user.email, subject, text))
+
+
+def _store_attachment(key: str, data: bytes, replaces: str | None) -> None:
+    """Write the file now; remove it again if the row never commits, and the file it replaces once it
+    does, so that neither a failed commit nor a new attachment leaves a file behind."""
+    files = storage()
+    if key == replaces:
+        return  # the same bytes again: the stored file is already the one
+    written = not files.exists(key)
+    files.save(key, data)
+    if written:
+        after_rollback(partial(files.delete, key))
+    if replaces is not None:
+        after_commit(partial(files.delete, replaces))
 
 
 def _safe_name(name: str, extension: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, render_template
 from flask_login import current_user
 
+from learning.capstone import services as capstone
 from learning.catalog import services
 from learning.progress import services as progress
 from learning.transactions import reads_without_transaction
@@ -39,6 +40,9 @@ def course(slug: str) -> str:
     state = progress.progress_for(enrolment, version_id)
     out = progress.outline(version_id)
     next_slug = state.next_lesson(out) if enrolment else None
+    plan = None
+    if version.capstone and enrolment is not None and enrolment.is_active:
+        plan = capstone.submission_of(enrolment)
     return render_template(
         "catalog/course.html",
         course=course,
@@ -46,4 +50,5 @@ def course(slug: str) -> str:
         enrolment=enrolment,
         state=state,
         next_lesson=next_slug,
+        plan=plan,
     )

@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
+from learning.capstone import services
 from learning.capstone.models import CapstoneSubmission
 from learning.extensions import db
+from learning.progress.models import Enrolment
+from learning.uploads import Upload
 from tests.capstone.conftest import PAGE, PDF, PNG, docx_bytes, post_plan
 
 
+@pytest.fixture
+def no_stored_plans(app) -> None:
+    """Start without plan files: the database's rollback after each test leaves theirs on disk."""
+    shutil.rmtree(Path(app.config["STORAGE_PATH"]) / "capstone", ignore_errors=True)
+
+
 def _stored(app) -> list[Path]:
-    return [p for p in (Path(app.config["STORAGE_PATH"]) / "capstone").rglob("*") if p.is_file()]
+    return sorted(p for p in (Path(app.config["STORAGE_PATH"]) / "capstone").rglob("*") if p.is_file())
 
 
 @pytest.mark.parametrize(
@@ -62,3 +72,42 @@ def test_other_files_and_big_ones_are_refused_with_nothing_saved(
     assert db.session.scalar(select(CapstoneSubmission)) is None
     after = _stored(app) if (Path(app.config["STORAGE_PATH"]) / "capstone").exists() else []
     assert after == before
+
+
+def test_a_plan_that_is_not_saved_leaves_no_file(
+    app, client, login, learner, with_capstone, no_stored_plans
+) -> None:
+    with_capstone()
+    login(client, learner)
+    # the file is written before the refusal (an empty section) rolls the plan back
+    texts = {"where-you-stand": "Only this.", "what-you-will-do": ""}
+    assert post_plan(client, texts, attachment=(PDF, "plan.pdf")).status_code == 400
+    assert db.session.scalar(select(CapstoneSubmission)) is None
+    assert not _stored(app)
+
+
+def test_a_failed_commit_removes_the_file_it_wrote(app, learner, with_capstone, no_stored_plans) -> None:
+    with_capstone()
+    enrolment = db.session.scalar(select(Enrolment).where(Enrolment.user_id == learner.id))
+    assert enrolment is not None
+    services.save(enrolment, {}, Upload(PDF, "application/pdf", "pdf"), "plan.pdf", submit=False)
+    assert len(_stored(app)) == 1
+    db.session.rollback()  # what the request's teardown does when its commit fails
+    assert not _stored(app)
+
+
+def test_a_new_attachment_replaces_the_old_file_once_committed(
+    app, client, login, learner, with_capstone, no_stored_plans
+) -> None:
+    with_capstone()
+    login(client, learner)
+    assert post_plan(client, attachment=(PDF, "plan.pdf"), submit=False).status_code == 302
+    first = _stored(app)
+    assert len(first) == 1
+    assert post_plan(client, attachment=(docx_bytes(), "plan.docx"), submit=False).status_code == 302
+    second = _stored(app)
+    assert len(second) == 1 and second != first and second[0].suffix == ".docx"
+    # the same file again keeps it
+    assert post_plan(client, attachment=(docx_bytes(), "plan.docx"), submit=False).status_code == 302
+    assert _stored(app) == second
+    assert client.get(f"{PAGE}/attachment").data == docx_bytes()

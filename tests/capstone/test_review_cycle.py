@@ -94,3 +94,29 @@ def test_share_needs_an_accepted_plan(client, login, learner, with_capstone) -> 
 def test_a_course_without_capstone_has_no_page(client, login, learner) -> None:
     login(client, learner)
     assert client.get(PAGE).status_code == 404
+
+
+def test_the_course_page_links_to_the_plan_with_its_state(
+    client, other_client, login, learner, trainer, with_capstone
+) -> None:
+    with_capstone(required=False)
+    login(client, learner)
+    login(other_client, trainer)
+    course_page = "/courses/harbour-basics"
+
+    def shown() -> str:
+        return client.get(course_page).get_data(as_text=True)
+
+    assert f'href="{PAGE}"' in shown() and "Start your action plan" in shown() and "Not started" in shown()
+    assert post_plan(client, submit=False).status_code == 302
+    assert "Open your action plan" in shown() and "Draft saved, not yet submitted" in shown()
+    assert post_plan(client).status_code == 302
+    assert "Submitted, waiting for a trainer" in shown()
+    submission = _submission()
+    assert post_review(other_client, submission.id, accept=False, comment="More.").status_code == 302
+    assert "Returned with comments" in shown()
+    assert post_plan(client).status_code == 302
+    assert post_review(other_client, submission.id, accept=True).status_code == 302
+    assert "Accepted" in shown()
+    # a visitor who does not study the course sees the guidance, not a link to a plan
+    assert f'href="{PAGE}"' not in other_client.get(course_page).get_data(as_text=True)
