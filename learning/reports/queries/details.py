@@ -25,6 +25,7 @@ from learning.reports.queries.base import (
     U,
     conditions,
     courses,
+    enrolment_population,
     id_in,
     modules,
     population,
@@ -49,7 +50,7 @@ def time_to_complete(f: Filters) -> Table:
     durations: dict[int, list[float]] = defaultdict(list)
     for course_id, enrolled_at, completed_at in db.session.execute(
         select(E.c.course_id, E.c.enrolled_at, E.c.completed_at)
-        .select_from(population())
+        .select_from(enrolment_population(f))
         .where(*conditions(f, dated=E.c.completed_at))
     ):
         durations[course_id].append(max(0.0, (completed_at - enrolled_at).total_seconds() / 86_400))
@@ -96,7 +97,7 @@ def quiz_pass_rates(f: Filters) -> Table:
                 func.sum(MS.c.attempts),
                 func.count(case((and_(MS.c.quiz_passed_at.is_not(None), MS.c.failed_attempts == 0), 1))),
             )
-            .select_from(population().join(MS, MS.c.enrolment_id == E.c.id))
+            .select_from(enrolment_population(f).join(MS, MS.c.enrolment_id == E.c.id))
             .where(*conditions(f))
             .group_by(E.c.course_id, MS.c.module_slug)
         )
