@@ -113,11 +113,14 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "rollback")
     def on_end(connection: Any) -> None:
         # before the COMMIT itself: the next writer's BEGIN IMMEDIATE waits for it in SQLite's busy handler
-        release(connection.info)
+        if not connection.invalidated:  # an invalidated one gave its turn back then (below)
+            release(connection.info)
 
     @event.listens_for(engine.pool, "checkin")
-    def on_checkin(_dbapi_connection: Any, record: Any) -> None:
-        release(record.info)  # a connection returned (or invalidated) in the middle of a transaction
+    @event.listens_for(engine.pool, "invalidate")
+    def on_return(_dbapi_connection: Any, record: Any, *_exception: Any) -> None:
+        if record is not None:
+            release(record.info)  # a connection returned or lost in the middle of a transaction
 
 
 def write_in_this_request() -> None:
