@@ -90,27 +90,6 @@ def certified_count() -> ColumnElement[int]:
     return func.count(case((E.c.certified, 1)))
 
 
-def valid_certificates() -> FromClause:
-    """(user_id, course_id) of every learner holding a valid certificate of a course (not revoked, not
-    superseded), once each: a learner certified for two versions of a course is certified once."""
-    return (
-        select(CERTS.c.user_id, CERTS.c.course_id)
-        .where(CERTS.c.status == "valid")
-        .group_by(CERTS.c.user_id, CERTS.c.course_id)
-        .subquery("valid_certificates")
-    )
-
-
-def with_certified(stmt_from: FromClause) -> tuple[FromClause, ColumnElement[int], FromClause]:
-    """Join the valid certificates to a FROM over enrolments; return it, a COUNT of certified rows, and
-    the joined certificates."""
-    certs = valid_certificates()
-    joined = stmt_from.outerjoin(
-        certs, and_(certs.c.user_id == E.c.user_id, certs.c.course_id == E.c.course_id)
-    )
-    return joined, func.count(certs.c.user_id), certs
-
-
 @dataclass(frozen=True)
 class CourseInfo:
     id: int
