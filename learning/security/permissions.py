@@ -139,7 +139,7 @@ TABLE: dict[str, Access] = {
     "api.list_courses": signed_in(),
     "api.get_course": signed_in(),
     "api.put_enrolment": signed_in("self"),
-    "api.delete_enrolment": signed_in("self"),
+    "api.delete_enrolment": signed_in("enrolled"),
     "api.get_lesson": signed_in("enrolled"),
     "api.put_completion": signed_in("enrolled"),
     "api.get_quiz": signed_in("enrolled"),
