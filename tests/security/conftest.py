@@ -72,6 +72,10 @@ SCOPE_PASSES: dict[str | None, set[str] | None] = {
     "owner_or_admin": {"secretariat", "admin"},  # the job is the secretariat's
     "course_author": {"trainer_x", "admin"},
 }
+# Tables a GET may write: the per-address rate-limit counters of public look-ups (learning/throttle.py).
+# Counting requests is their purpose (a limit that GETs could not count could not limit), and they hold
+# nothing about any user, course or certificate.
+BOOKKEEPING = frozenset({"throttle_counters"})
 PRIVATE_NAME = "Alpha Privatelearner"
 PRIVATE_PLAN = "ALPHA-PLAN-where-we-stand"
 IMAGE = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000") + b"\x00" * 20
@@ -107,8 +111,8 @@ class World:
     client: FlaskClient
     connection: Connection | None = None
 
-    def path(self, rule: Rule) -> str:
-        given = {**self.values, **self.special.get(rule.endpoint, {})}
+    def path(self, rule: Rule, **override: Any) -> str:
+        given = {**self.values, **self.special.get(rule.endpoint, {}), **override}
         values = {name: given[name] for name in rule.arguments}
         built = rule.build(values, append_unknown=False)
         assert built is not None, rule.rule
@@ -251,8 +255,10 @@ def _build(app: Flask) -> tuple[dict[str, User], dict[str, Any], dict[str, dict[
     [(_email, invitation)] = applied.invited
     open_draft(course_x, users["trainer_x"])
     job = jobs.start_export(users["secretariat"].id, "funnel", {}, "csv", 1)
+    admin_job = jobs.start_export(users["admin"].id, "funnel", {}, "csv", 1)
     db.session.commit()
     jobs.run_export(job.id)
+    jobs.run_export(admin_job.id)
     found = auth.request_password_reset("alpha@example.org")
     assert found is not None
     image = hashlib.sha256(IMAGE).hexdigest() + ".png"
@@ -279,8 +285,20 @@ def _build(app: Flask) -> tuple[dict[str, User], dict[str, Any], dict[str, dict[
         "reminders.unsubscribe": {"token": unsubscribe_token(users["learner_a"].id)},
         "media.image": {"name": image},
     }
-    ids = {"attempts": attempts, "plans": plans, "certificates": certificate_of, "quiz_y": quiz_y.id,
-           "cohort_y": cohort_y.id, "image": image}  # fmt: skip
+    right = {q.id: [c.id for c in q.choices if c.is_correct] for q in quiz_x.questions}
+    certificate_b = db.session.get(Certificate, certificate_of["learner_b"])
+    assert certificate_b is not None
+    ids = {
+        "admin_job": admin_job.id,
+        "answers_x": right,
+        "serial_b": certificate_b.serial,
+        "attempts": attempts,
+        "plans": plans,
+        "certificates": certificate_of,
+        "quiz_y": quiz_y.id,
+        "cohort_y": cohort_y.id,
+        "image": image,
+    }
     return users, values, special, ids
 
 
