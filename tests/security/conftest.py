@@ -1,9 +1,10 @@
 """A world of two courses for the route-by-route security tests, built once on a committed database.
 
-Course X (harbour-basics, owned by trainer X) and course Y (quay-safety, owned by trainer Y); learners A and
-B both study X (lessons, quiz attempts, a capstone plan each, a cohort) and have completed Y (a certificate
-each); the secretariat has an export job; X has an open draft, an uploaded image and an invitation. Each
-principal holds a real web session (signed in through the form, with its CSRF token) and a bearer token.
+Course X (harbour-basics, owned by trainer X) and course Y (quay-safety, co-authored by trainer Y);
+learners A and B both study X (lessons, quiz attempts, a capstone plan each, a cohort) and have completed Y
+(a certificate each); the secretariat and the admin have an export job each; X has an open draft, an
+uploaded image and an invitation. Each principal holds a real web session (signed in through the form, with
+its CSRF token) and a bearer token.
 
 Every URL is filled with the objects of learner A and course X: the tests read from the permissions table
 who may reach them. Each test runs in a transaction rolled back at its end (as in tests/conftest.py), and
@@ -217,7 +218,8 @@ def _build(app: Flask) -> tuple[dict[str, User], dict[str, Any], dict[str, dict[
         "admin": _user("admin@example.org", "Admin", {"admin"}),
     }
     db.session.add(CourseMember(course_id=course_x.id, user_id=users["trainer_x"].id, role="owner"))
-    db.session.add(CourseMember(course_id=course_y.id, user_id=users["trainer_y"].id, role="owner"))
+    # trainer Y co-authors Y (a co-author may do what an owner does, but for the members, which are admins')
+    db.session.add(CourseMember(course_id=course_y.id, user_id=users["trainer_y"].id, role="co_author"))
     version_x = db.session.get(CourseVersion, course_x.current_version_id)
     assert version_x is not None
     version_x.capstone = capstone_block(False)
