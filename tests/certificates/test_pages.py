@@ -266,3 +266,12 @@ def test_only_the_holders_download_counts(
     assert response.status_code == 200 and response.data.startswith(b"%PDF")
     db.session.refresh(certificate)
     assert certificate.downloaded_at is None
+
+
+def test_a_download_is_never_recorded_from_a_get(app: Flask, issued: Callable[..., Certificate]) -> None:
+    from learning.certificates.views import note_download
+
+    certificate = issued()
+    with app.test_request_context("/", method="GET"), pytest.raises(RuntimeError, match="POST only"):
+        note_download(certificate, certificate.user_id)
+    assert certificate.downloaded_at is None

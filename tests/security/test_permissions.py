@@ -162,3 +162,16 @@ def test_the_readme_explains_every_scope() -> None:
     section = readme.split("## Permissions", 1)[1].split("\n## ", 1)[0]
     for scope in SCOPES:
         assert f"`{scope}`" in section, scope
+
+
+def test_api_routes_take_who_may_call_them_from_the_table() -> None:
+    from learning.api.routing import _access
+
+    assert _access("me", None, None) == (True, ())
+    assert _access("create_token", False, None) == (False, ())
+    assert _access("completion_report", None, ("secretariat", "admin")) == (True, ("admin", "secretariat"))
+    with pytest.raises(ValueError, match="disagrees"):
+        _access("me", False, None)
+    with pytest.raises(ValueError, match="disagrees"):
+        _access("completion_report", None, ("admin",))
+    assert _access("not_in_the_table", None, None) == (True, ())  # documented as needing a token; refused
