@@ -89,7 +89,8 @@ def _access(name: str, auth: bool | None, roles: tuple[str, ...] | None) -> tupl
         return True, tuple(roles or ())
     needs_token, needed_roles = not access.public, tuple(sorted(access.roles or ()))
     if (auth is not None and auth != needs_token) or (roles is not None and set(roles) != set(needed_roles)):
-        raise ValueError(f"api.{name}: api_route(auth={auth}, roles={roles}) disagrees with {access}")
+        given = f"api_route(auth={auth}, roles={roles})"
+        raise ValueError(f"api.{name}: {given} disagrees with the permissions table: {access.describe()}")
     return needs_token, needed_roles
 
 
