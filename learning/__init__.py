@@ -151,9 +151,11 @@ def register_commands(app: Flask) -> None:
 
 
 def register_security(app: Flask) -> None:
+    from learning.security import permissions
     from learning.security.headers import register
 
     register(app)
+    permissions.init_app(app)
 
 
 def register_hooks(app: Flask) -> None:

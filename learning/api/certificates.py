@@ -112,6 +112,24 @@ def my_certificates() -> MyCertificatesOut:
     )
 
 
+def _credential_file(certificate: Certificate) -> Response:
+    if certificate.credential is None:
+        raise ApiError(404, "not_found", "This certificate's credential is not ready yet.")
+    return download(
+        certificate.credential.encode(), "application/json", f"credential-{certificate.serial}.json"
+    )
+
+
+def _pdf_file(certificate: Certificate) -> Response:
+    data = services.pdf_bytes(certificate)
+    db.session.commit()  # a PDF rendered again is kept
+    return download(data, "application/pdf", f"certificate-{certificate.serial}.pdf")
+
+
+# A GET serves the file and changes nothing; the POST on the same address serves it and records that the
+# learner kept their certificate (which ends the reminders' "download your certificate" follow-up).
+
+
 @api_route(
     "/me/certificates/<serial>/credential",
     "GET",
@@ -120,13 +138,21 @@ def my_certificates() -> MyCertificatesOut:
     errors=(401, 404),
 )
 def my_credential(serial: str) -> Any:
+    return _credential_file(_mine(serial))
+
+
+@api_route(
+    "/me/certificates/<serial>/credential",
+    "POST",
+    summary="Download a certificate's signed credential and record that the learner kept it",
+    response=CredentialOut,
+    errors=(401, 404),
+)
+def keep_credential(serial: str) -> Any:
     certificate = _mine(serial)
-    if certificate.credential is None:
-        raise ApiError(404, "not_found", "This certificate's credential is not ready yet.")
+    response = _credential_file(certificate)
     note_download(certificate, g.api_user.id)
-    return download(
-        certificate.credential.encode(), "application/json", f"credential-{certificate.serial}.json"
-    )
+    return response
 
 
 @api_route(
@@ -137,8 +163,17 @@ def my_credential(serial: str) -> Any:
     errors=(401, 404),
 )
 def my_certificate_pdf(serial: str) -> Response:
+    return _pdf_file(_mine(serial))
+
+
+@api_route(
+    "/me/certificates/<serial>/pdf",
+    "POST",
+    summary="Download a certificate as PDF and record that the learner kept it",
+    response_media="application/pdf",
+    errors=(401, 404),
+)
+def keep_certificate_pdf(serial: str) -> Response:
     certificate = _mine(serial)
     note_download(certificate, g.api_user.id)
-    data = services.pdf_bytes(certificate)
-    db.session.commit()
-    return download(data, "application/pdf", f"certificate-{certificate.serial}.pdf")
+    return _pdf_file(certificate)

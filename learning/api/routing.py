@@ -14,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 from learning.auth.services import user_for_token
 from learning.errors import json_error, log_forbidden
 from learning.extensions import db
+from learning.security.permissions import access_for
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -71,12 +72,26 @@ def _bearer() -> str | None:
 
 
 def authenticate_request() -> None:
-    """Set ``g.api_user`` and ``g.api_token`` from the bearer token, or raise 401."""
+    """Set ``g.api_user`` and ``g.api_token`` from the bearer token, or raise 401 (once per request)."""
+    if "api_user" in g:
+        return
     token = _bearer()
     found = user_for_token(token) if token else None
     if found is None:
         raise ApiError(401, "unauthorized", "A valid bearer token is required.")
     g.api_user, g.api_token = found
+
+
+def _access(name: str, auth: bool | None, roles: tuple[str, ...] | None) -> tuple[bool, tuple[str, ...]]:
+    """Whether the endpoint needs a token, and which roles, from the permissions table."""
+    access = access_for(f"api.{name}")
+    if access is None:  # refused on every request until it is in the table (a test fails meanwhile)
+        return True, tuple(roles or ())
+    needs_token, needed_roles = not access.public, tuple(sorted(access.roles or ()))
+    if (auth is not None and auth != needs_token) or (roles is not None and set(roles) != set(needed_roles)):
+        given = f"api_route(auth={auth}, roles={roles})"
+        raise ValueError(f"api.{name}: {given} disagrees with the permissions table: {access.describe()}")
+    return needs_token, needed_roles
 
 
 def parse_body(model: type[BaseModel]) -> BaseModel:
@@ -101,19 +116,21 @@ def api_route(
     response: type[BaseModel] | None = None,
     body: type[BaseModel] | None = None,
     status: int = 200,
-    auth: bool = True,
+    auth: bool | None = None,
     errors: tuple[int, ...] = (),
     query: dict[str, str] | None = None,
     response_media: str = "application/json",
     multipart: tuple[str, ...] = (),
     other_responses: dict[int, type[BaseModel]] | None = None,
-    roles: tuple[str, ...] = (),
+    roles: tuple[str, ...] | None = None,
     alternative_media: tuple[str, ...] = (),
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register an API view; it receives ``body=`` when a body model is given and returns a model
-    (or a (model, status) pair, or None for 204)."""
+    (or a (model, status) pair, or None for 204). Who may call it comes from the permissions table
+    (learning.security.permissions); ``auth`` and ``roles``, when given, must agree with it."""
 
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        needs_token, needed_roles = _access(view.__name__, auth, roles)
         params = {name: (conv or "string") for conv, name in _CONVERTER.findall(path)}
         OPERATIONS.append(
             Operation(
@@ -124,24 +141,28 @@ def api_route(
                 body=body,
                 response=response,
                 status=status,
-                auth=auth,
+                auth=needs_token,
                 errors=errors,
                 path_params=params,
                 query=query or {},
                 response_media=response_media,
                 multipart=multipart,
                 other_responses=other_responses or {},
-                roles=roles,
+                roles=needed_roles,
                 alternative_media=alternative_media,
             )
         )
 
         @wraps(view)
         def wrapped(**kwargs: Any) -> Any:
-            if auth:
+            # The permissions check before every request has done this already; kept here so that an API
+            # view never runs without it.
+            if needs_token:
                 authenticate_request()
-                if roles and not g.api_user.has_role(*roles):
-                    raise ApiError(403, "forbidden", f"Only these roles may do this: {', '.join(roles)}.")
+                if needed_roles and not g.api_user.has_role(*needed_roles):
+                    raise ApiError(
+                        403, "forbidden", f"Only these roles may do this: {', '.join(needed_roles)}."
+                    )
             if body is not None:
                 kwargs["body"] = parse_body(body)
             if multipart and request.mimetype != "multipart/form-data":

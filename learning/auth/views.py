@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from learning.auth import services
@@ -110,7 +110,6 @@ def logout() -> Response:
 
 
 @bp.route("/account", methods=["GET", "POST"])
-@login_required
 def account() -> str | Response:
     form = ProfileForm(obj=current_user)
     if request.method == "GET":
@@ -124,7 +123,6 @@ def account() -> str | Response:
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
-@login_required
 def change_password() -> str | Response:
     form = ChangePasswordForm()
     if form.validate_on_submit():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from learning.auth.models import User
@@ -46,7 +46,6 @@ def unsubscribe(token: str) -> str | tuple[str, int]:
 
 
 @bp.route("/account/reminders", methods=["GET", "POST"])
-@login_required
 def preferences() -> str | Response:
     form = PreferencesForm()
     if form.validate_on_submit():

@@ -14,6 +14,7 @@ from learning.certificates.models import Certificate
 from learning.extensions import db
 from learning.progress.models import Enrolment
 from learning.reminders import rules
+from tests.conftest import csrf_from
 from tests.reminders.conftest import sendings, step, utc
 
 MORNING = utc("2026-12-01T02:00")
@@ -88,3 +89,36 @@ def test_no_nudge_before_the_wait_or_for_a_revoked_certificate(
     )  # fmt: skip
     step(MORNING)
     assert sendings() == []
+
+
+def test_a_followed_link_leaves_the_nudge_the_download_button_ends_it(
+    app: Flask, learner, certificates: Table, login, mailbox
+) -> None:
+    """The dashboard's download button (a POST) records the download; a GET of the same address (a mail
+    scanner, a prefetch, a saved link) changes nothing, so its learner is still reminded."""
+    emailed = MORNING - timedelta(days=4)
+    rows = []
+    users = []
+    for number in (11, 12):
+        user, enrolment = learner(last_active=MORNING - timedelta(days=5))
+        enrolment.completed_at = MORNING - timedelta(days=5)
+        users.append(user)
+        rows.append(row(enrolment, id=number, user_id=user.id, course_id=enrolment.course_id, status="valid",
+                        issued_at=emailed, email_sent_at=emailed, downloaded_at=None))  # fmt: skip
+    db.session.commit()
+    db.session.execute(certificates.insert(), rows)
+    db.session.commit()
+    followed, pressed = users
+    for user, number in ((followed, 11), (pressed, 12)):
+        client = app.test_client()
+        client.environ_base["wsgi.url_scheme"] = "https"
+        login(client, user)
+        address = f"/certificates/SPA-TEST-0000-{number:04d}/certificate.pdf"
+        assert client.get(address).status_code == 200
+        if user is pressed:
+            page = client.get("/dashboard").get_data(as_text=True)
+            assert f'<form method="post" action="{address}"' in page
+            response = client.post(address, data={"csrf_token": csrf_from(page)})
+            assert response.status_code == 200 and response.data.startswith(b"%PDF")
+    step(MORNING)
+    assert sendings() == [(followed.email, "certificate", "certificate:11", "download")]
