@@ -305,7 +305,6 @@ def download(job_id: int) -> Response:
 
 
 @bp.get("/good-practice")
-@role_required(*STAFF)
 def good_practice() -> Any:
     country = (request.args.get("country") or "").strip().upper()
     if country and country not in dict(countries()):
@@ -324,14 +323,12 @@ def _shared_plan(submission_id: int) -> Any:
 
 
 @bp.get("/good-practice/<int:submission_id>")
-@role_required(*STAFF)
 def good_practice_plan(submission_id: int) -> str:
     plan, submission, sections = _shared_plan(submission_id)
     return render_template("reports/library_plan.html", plan=plan, submission=submission, sections=sections)
 
 
 @bp.get("/good-practice/<int:submission_id>.md")
-@role_required(*STAFF)
 def good_practice_markdown(submission_id: int) -> Response:
     plan, submission, sections = _shared_plan(submission_id)
     response = Response(library.plan_markdown(plan, submission, sections), mimetype="text/markdown")
@@ -341,7 +338,6 @@ def good_practice_markdown(submission_id: int) -> Response:
 
 
 @bp.get("/good-practice/<int:submission_id>/attachment")
-@role_required(*STAFF)
 def good_practice_attachment(submission_id: int) -> Response:
     _plan, submission, _sections = _shared_plan(submission_id)
     return attachment_download(submission)

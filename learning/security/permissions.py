@@ -110,11 +110,37 @@ TABLE: dict[str, Access] = {
     **{
         f"authoring.{name}": COURSE_AUTHORS
         for name in (
-            "course", "start_draft", "discard_draft", "edit_course", "publish", "archive", "add_module",
-            "module", "move_module", "delete_module", "add_lesson", "lesson", "move_lesson", "delete_lesson",
-            "quiz", "question", "move_question", "delete_question", "preview", "preview_lesson",
-            "preview_quiz", "export", "insight", "upload_image", "cohorts", "cohort", "cohort_members",
-            "cohort_export", "review_list", "review", "review_attachment",
+            "course",
+            "start_draft",
+            "discard_draft",
+            "edit_course",
+            "publish",
+            "archive",
+            "add_module",
+            "module",
+            "move_module",
+            "delete_module",
+            "add_lesson",
+            "lesson",
+            "move_lesson",
+            "delete_lesson",
+            "quiz",
+            "question",
+            "move_question",
+            "delete_question",
+            "preview",
+            "preview_lesson",
+            "preview_quiz",
+            "export",
+            "insight",
+            "upload_image",
+            "cohorts",
+            "cohort",
+            "cohort_members",
+            "cohort_export",
+            "review_list",
+            "review",
+            "review_attachment",
         )
     },  # fmt: skip
     # the secretariat: reports and certificates
@@ -125,6 +151,10 @@ TABLE: dict[str, Access] = {
     "reports.export": roles(*STAFF),
     "reports.export_job": roles(*STAFF, scope="owner_or_admin"),
     "reports.download": roles(*STAFF, scope="owner_or_admin"),
+    "reports.good_practice": roles(*STAFF),
+    "reports.good_practice_plan": roles(*STAFF),
+    "reports.good_practice_markdown": roles(*STAFF),
+    "reports.good_practice_attachment": roles(*STAFF),
     "certificates.manage_list": roles(*STAFF),
     "certificates.manage": roles(*STAFF),
     "certificates.revoke": roles(*STAFF),
@@ -156,6 +186,7 @@ TABLE: dict[str, Access] = {
     "api.completion_report": roles(*STAFF),
     "api.report_table": roles(*STAFF),
 }
+
 
 def access_for(endpoint: str) -> Access | None:
     return TABLE.get(endpoint)

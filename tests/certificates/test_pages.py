@@ -156,9 +156,7 @@ def test_the_dashboard_lists_certificates_and_downloads_are_attachments(
         pdf.headers["X-Content-Type-Options"] == "nosniff"
         and "sandbox" in pdf.headers["Content-Security-Policy"]
     )
-    document = client.post(
-        f"/certificates/{certificate.serial}/credential.json", data={"csrf_token": token}
-    )
+    document = client.post(f"/certificates/{certificate.serial}/credential.json", data={"csrf_token": token})
     assert json.loads(document.data)["type"] == ["VerifiableCredential", "OpenBadgeCredential"]
     assert document.headers["Content-Disposition"].startswith("attachment")
     db.session.refresh(certificate)

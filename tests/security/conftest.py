@@ -34,10 +34,12 @@ from learning.auth import services as auth
 from learning.auth.models import User
 from learning.authoring.services import open_draft
 from learning.capstone import services as capstone
+from learning.capstone.models import CapstoneSubmission
 from learning.catalog.models import Course, CourseMember, CourseVersion, Module
 from learning.certificates import services as certificates
 from learning.certificates.models import Certificate
 from learning.cohorts import services as cohorts
+from learning.db import utcnow
 from learning.extensions import db
 from learning.progress import services as progress
 from learning.progress.services import clear_outline_cache
@@ -229,7 +231,7 @@ def _build(app: Flask) -> tuple[dict[str, User], dict[str, Any], dict[str, dict[
         select(Quiz).join(Module).where(Module.version_id == version_x.id, Module.slug == "first-steps")
     )
     assert quiz_x is not None
-    attempts, plans, certificate_of = {}, {}, {}
+    attempts, plans, certificate_of, studied_y = {}, {}, {}, {}
     for name, text in (("learner_a", PRIVATE_PLAN), ("learner_b", "Bravo's plan")):
         user = users[name]
         enrolment = progress.enrol(user, course_x)
@@ -244,6 +246,7 @@ def _build(app: Flask) -> tuple[dict[str, User], dict[str, Any], dict[str, dict[
         done = progress.enrol(user, course_y)
         complete_course(done)
         db.session.flush()
+        studied_y[name] = done.id
         certificate = certificates.issue_for_enrolment(done.id)
         assert certificate is not None
         certificates.render_and_store(
@@ -263,6 +266,14 @@ def _build(app: Flask) -> tuple[dict[str, User], dict[str, Any], dict[str, dict[
         cohort_x, cohorts.roster_from_text("newcomer@example.org"), users["trainer_x"]
     )
     [(_email, invitation)] = applied.invited
+    # an accepted plan its author shared with the secretariat: the good practice library's
+    storage().save("capstone/shared-plan.pdf", PDF)
+    shared = CapstoneSubmission(
+        enrolment_id=studied_y["learner_b"], sections={"where-you-stand": "Shared"}, status="accepted",
+        reviewed_at=utcnow(), shareable_at=utcnow(), attachment_key="capstone/shared-plan.pdf",
+        attachment_name="plan.pdf", attachment_type="application/pdf", attachment_size=len(PDF),
+    )  # fmt: skip
+    db.session.add(shared)
     open_draft(course_x, users["trainer_x"])
     job = jobs.start_export(users["secretariat"].id, "funnel", {}, "csv", 1)
     admin_job = jobs.start_export(users["admin"].id, "funnel", {}, "csv", 1)
@@ -294,6 +305,10 @@ def _build(app: Flask) -> tuple[dict[str, User], dict[str, Any], dict[str, dict[
         "cohorts.invitation": {"token": invitation},
         "reminders.unsubscribe": {"token": unsubscribe_token(users["learner_a"].id)},
         "media.image": {"name": image},
+        **{
+            f"reports.good_practice_{name}": {"submission_id": shared.id}
+            for name in ("plan", "markdown", "attachment")
+        },
     }
     right = {q.id: [c.id for c in q.choices if c.is_correct] for q in quiz_x.questions}
     certificate_b = db.session.get(Certificate, certificate_of["learner_b"])
