@@ -11,7 +11,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,24 +20,20 @@ from aiosmtpd.controller import Controller
 from flask import Flask
 from sqlalchemy import func, select
 
-from learning.catalog.models import Course
 from learning.db import utcnow
 from learning.extensions import db
-from learning.progress import services as progress
 from learning.reminders.models import ReminderBundle
 from tests.conftest import queued_celery
-from tests.fixtures.completion import make_learner
 from tests.fixtures.databases import committed_app
 from tests.fixtures.smtp import Inbox, _free_port
-from tests.fixtures.worker import broker_url, celery_worker, new_queue, wait_for
+from tests.fixtures.worker import VISIBILITY_TIMEOUT, broker_url, celery_worker, new_queue, wait_for
+from tests.reminders.conftest import idle_learners
 
 pytestmark = [pytest.mark.no_rollback, pytest.mark.broker]
 
 LEARNERS = 100
-VISIBILITY = 8  # REDIS_VISIBILITY_TIMEOUT given to the worker, in seconds
 # What the worker runs with: batches of 10 e-mails, a scan every second, claims stale after 3 s.
 SETTINGS = {
-    "REDIS_VISIBILITY_TIMEOUT": VISIBILITY,
     "REMINDER_BATCH_SIZE": 10,
     "REMINDER_SCAN_SECONDS": 1,
     "REMINDER_CLAIM_TIMEOUT": 3,
@@ -69,12 +65,6 @@ def stall() -> Iterator[tuple[Stall, int]]:
     controller.stop()
 
 
-def morning_zone(now: datetime) -> str:
-    """A fixed-offset zone in which it is 09:xx now, an hour inside the 08:00-11:00 reminder morning."""
-    offset = (9 - now.astimezone(UTC).hour + 12) % 24 - 12  # -12 .. +11
-    return "Etc/GMT" if offset == 0 else f"Etc/GMT{-offset:+d}"  # POSIX signs: Etc/GMT-9 is UTC+9
-
-
 @contextmanager
 def app_on(tmp_path: Path, broker: str, smtp_port: int) -> Iterator[Flask]:
     with committed_app(
@@ -91,27 +81,10 @@ def app_on(tmp_path: Path, broker: str, smtp_port: int) -> Iterator[Flask]:
             app.extensions["celery"].close()
 
 
-def idle_learners(app: Flask, count: int, first: int = 0) -> None:
-    """``count`` learners, enrolled and idle for ten days, whose local morning is now."""
-    now = utcnow()
-    zone = morning_zone(now)
-    with app.app_context():
-        course = db.session.scalar(select(Course).where(Course.slug == "harbour-basics"))
-        assert course is not None
-        for number in range(first, first + count):
-            user = make_learner(number)
-            user.timezone = zone
-            enrolment = progress.enrol(user, course)
-            enrolment.enrolled_at = now - timedelta(days=11)
-            enrolment.last_activity_at = now - timedelta(days=10)
-        db.session.commit()
-        db.session.remove()
-
-
 def states(app: Flask) -> Counter[str]:
     with app.app_context():
         rows = db.session.execute(select(ReminderBundle.status, func.count()).group_by(ReminderBundle.status))
-        result = Counter(dict(rows.tuples().all()))
+        result = Counter(dict(rows.all()))
         db.session.remove()
     return result
 
@@ -144,7 +117,7 @@ def test_sigkill_while_sending_reminders_sends_each_exactly_once(
             killed_at = time.monotonic()
             worker.start()
             inbox.released.set()
-            deadline = VISIBILITY + 60 - (time.monotonic() - killed_at)
+            deadline = VISIBILITY_TIMEOUT + 60 - (time.monotonic() - killed_at)
             wait_for(lambda: states(app)["sent"] == LEARNERS, deadline, "every reminder sent", 0.5)
             recovered = time.monotonic() - killed_at
             settled = len(inbox.messages)
@@ -153,7 +126,7 @@ def test_sigkill_while_sending_reminders_sends_each_exactly_once(
     # the figures for the closing note (shown with pytest -s)
     print(
         f"pool kill at {dict(at_pool_kill)}, worker kill at {dict(at_worker_kill)}; all {LEARNERS} sent "
-        f"{recovered:.1f} s after the worker's SIGKILL (deadline {VISIBILITY + 60} s)"
+        f"{recovered:.1f} s after the worker's SIGKILL (deadline {VISIBILITY_TIMEOUT + 60} s)"
     )
     assert killed, "the pool had processes to kill"
     assert sum(at_pool_kill.values()) == LEARNERS and at_pool_kill["sent"] == 0, at_pool_kill
