@@ -7,7 +7,7 @@ from typing import Any
 from flask import Flask, Response, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 CODES = {
@@ -93,6 +93,13 @@ def database_unavailable(error: DBAPIError) -> Response:
     return response
 
 
+def cannot_connect(error: DBAPIError) -> bool:
+    """Whether no connection could be made (the server is down, restarting or refusing connections):
+    SQLAlchemy raises that as an OperationalError with no statement, and does not mark it as a lost
+    connection (found by tests/test_restarts.py: every request during a restart was a 500)."""
+    return isinstance(error, OperationalError) and error.statement is None
+
+
 def register(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError) -> Any:
@@ -117,7 +124,7 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(DBAPIError)
     def database_error(error: DBAPIError) -> Any:
-        if not error.connection_invalidated:
+        if not (error.connection_invalidated or cannot_connect(error)):
             return unexpected(error)
         return database_unavailable(error)
 

@@ -3,11 +3,15 @@ transaction (RELIABILITY rule 4)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
+from kombu.exceptions import OperationalError as BrokerUnavailable
 from sqlalchemy import event
 from sqlalchemy.orm import Session
+
+logger = logging.getLogger(__name__)
 
 _KEY = "after_commit"
 _UNDO = "after_rollback"
@@ -46,7 +50,12 @@ def _run_after_commit(session: Session) -> None:
     session.info.pop(_UNDO, None)
     callbacks = session.info.pop(_KEY, [])
     for _transaction, callback in callbacks:
-        callback()
+        try:
+            callback()
+        except BrokerUnavailable:
+            # The transaction is committed: failing the request now would tell the client its write was
+            # lost when it was not. The periodic sweeps find the work (certificates, reminders) again.
+            logger.exception("could not queue a task after the commit: the broker is unavailable")
 
 
 @event.listens_for(Session, "after_transaction_end")
