@@ -4,7 +4,9 @@ savepoint of its own)."""
 
 from __future__ import annotations
 
+import pytest
 from flask import Flask
+from kombu.exceptions import OperationalError as BrokerUnavailable
 
 from learning.extensions import db
 from learning.mail.tasks import send_email
@@ -49,3 +51,29 @@ def test_the_rollback_of_the_whole_transaction_drops_everything(
     db.session.rollback()
     db.session.commit()
     assert mailbox.messages == []
+
+
+def test_a_broker_down_after_the_commit_fails_no_request(
+    app: Flask, create_user, mailbox: Inbox, caplog
+) -> None:
+    """The transaction is committed: the client must not be told otherwise; the sweeps find the work."""
+
+    def broker_down() -> None:
+        raise BrokerUnavailable("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    create_user()
+    after_commit(broker_down)
+    queue("next@example.org")
+    db.session.commit()  # does not raise
+    assert "could not queue a task after the commit: the broker is unavailable" in caplog.text
+    assert [str(m["To"]) for m in mailbox.messages] == ["next@example.org"]  # the others still run
+
+
+def test_other_failures_after_the_commit_still_surface(app: Flask, create_user) -> None:
+    def bug() -> None:
+        raise ValueError("a programming error")
+
+    create_user()
+    after_commit(bug)
+    with pytest.raises(ValueError, match="a programming error"):
+        db.session.commit()
