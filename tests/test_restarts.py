@@ -302,11 +302,17 @@ def test_restarts_under_load_lose_no_acknowledged_write_and_no_queued_task(
             wait_for(lambda: ready(port), RECOVERY, "/readyz after PostgreSQL's restart", 0.2)
             recovery["postgresql: /readyz"] = time.monotonic() - back
 
-            time.sleep(max(0.0, started + SECONDS * 0.55 - time.monotonic()))
+            time.sleep(max(0.0, started + SECONDS * 0.5 - time.monotonic()))
+            # tasks wait in the broker's queue while it is killed: the worker is stopped meanwhile
+            worker.pause()
+            paused_at = len(published)
+            wait_for(lambda: len(published) >= paused_at + 3, RECOVERY, "tasks to wait in the queue", 0.1)
+            queued = published[paused_at:]
             redis.kill()
             time.sleep(OUTAGE)
             redis.start()
             back = time.monotonic()
+            worker.resume()
             restart_if_dead(worker)
             wait_for(lambda: ready(port), RECOVERY, "/readyz after the broker's restart", 0.2)
             recovery["broker: /readyz"] = time.monotonic() - back
@@ -377,7 +383,8 @@ def test_restarts_under_load_lose_no_acknowledged_write_and_no_queued_task(
         f"{len(published)} certificate tasks published, {len(set(published) & received)} delivered to the "
         f"worker, {len(set(published) & succeeded)} succeeded, {len(set(published) & gave_up)} gave up after "
         "their retries (their certificates come from the sweep); "
-        f"recovery {rounded}; the worker exited by itself {len(DEATHS)} times (started again)"
+        f"{len(queued)} were in the queue when the broker was killed; recovery {rounded}; "
+        f"the worker exited by itself {len(DEATHS)} times (started again)"
     )
     missing_lessons = ledger.lessons - stored_lessons
     missing_attempts = ledger.attempts - stored_attempts
@@ -386,6 +393,7 @@ def test_restarts_under_load_lose_no_acknowledged_write_and_no_queued_task(
     # the broker lost nothing it acknowledged: every task the web server published reached the worker
     lost = set(published) - received
     assert published and not lost, f"{len(lost)} of {len(published)} published tasks never reached the worker"
+    assert set(queued) <= received and set(queued) <= succeeded, "the tasks queued when the broker died"
     assert set(refusals) <= {(503, "5")}, refusals  # clean refusals only: no 500, no other error
     assert refusals, "the outages were seen by the clients"
     assert not ledger.errors, ledger.errors  # the web server itself never went away
