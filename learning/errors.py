@@ -93,11 +93,24 @@ def database_unavailable(error: DBAPIError) -> Response:
     return response
 
 
+# PostgreSQL's "the server is going away or not there yet": connection exceptions (class 08) and
+# admin_shutdown, crash_shutdown, cannot_connect_now (class 57P)
+UNAVAILABLE_STATES = ("08", "57P01", "57P02", "57P03")
+
+
 def cannot_connect(error: DBAPIError) -> bool:
-    """Whether no connection could be made (the server is down, restarting or refusing connections):
-    SQLAlchemy raises that as an OperationalError with no statement, and does not mark it as a lost
-    connection (found by tests/test_restarts.py: every request during a restart was a 500)."""
-    return isinstance(error, OperationalError) and error.statement is None
+    """Whether the database is unreachable in a way SQLAlchemy does not mark as a lost connection (found
+    by tests/test_restarts.py, where every request during a restart was a 500): no connection could be
+    made (an OperationalError with no statement), the server said it is shutting down or starting up,
+    or libpq lost the connection without psycopg marking it broken yet (no SQLSTATE at all)."""
+    if not isinstance(error, OperationalError):
+        return False
+    if error.statement is None:
+        return True
+    state = getattr(error.orig, "sqlstate", None)
+    if state is None:
+        return type(error.orig).__module__.startswith("psycopg")
+    return str(state).startswith(UNAVAILABLE_STATES)
 
 
 def register(app: Flask) -> None:
