@@ -72,6 +72,8 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "REMINDER_BATCH_SIZE": 100,  # e-mails per task, sent over one SMTP connection
         "REMINDER_CLAIM_TIMEOUT": timedelta(hours=1),  # a claim older than this was a dead worker's
         "REMINDER_MAX_ATTEMPTS": 10,  # temporary failures before an e-mail is given up
+        # seconds between scans instead of the quarter-hour crontab (crash tests use a second or two)
+        "REMINDER_SCAN_SECONDS": None,
         # the queue tasks go to and the worker reads: installations sharing one broker use their own
         "CELERY_DEFAULT_QUEUE": "celery",
         # Mail: "file" writes each message to MAIL_FILE_PATH; "smtp" sends through MAIL_SERVER.
@@ -168,6 +170,8 @@ def from_environment(environ: os._Environ[str] | dict[str, str] | None = None) -
         "REMINDER_INACTIVITY_DAYS",
         "REMINDER_INACTIVITY_REPEAT_DAYS",
         "REMINDER_INACTIVITY_MAX",
+        "REMINDER_BATCH_SIZE",
+        "REMINDER_MAX_ATTEMPTS",
         "CERTIFICATE_LOOKUPS_PER_MINUTE",
     ):
         if env.get(name):
@@ -177,7 +181,9 @@ def from_environment(environ: os._Environ[str] | dict[str, str] | None = None) -
             settings[name] = _env_bool(env[name])
     if env.get("CERTIFICATE_EMAIL_LEASE"):
         settings["CERTIFICATE_EMAIL_LEASE"] = timedelta(seconds=float(env["CERTIFICATE_EMAIL_LEASE"]))
-    for name in ("CERTIFICATE_RETRY_BACKOFF", "CERTIFICATE_SWEEP_SECONDS"):
+    if env.get("REMINDER_CLAIM_TIMEOUT"):
+        settings["REMINDER_CLAIM_TIMEOUT"] = timedelta(seconds=float(env["REMINDER_CLAIM_TIMEOUT"]))
+    for name in ("CERTIFICATE_RETRY_BACKOFF", "CERTIFICATE_SWEEP_SECONDS", "REMINDER_SCAN_SECONDS"):
         if env.get(name):
             settings[name] = float(env[name])
     if env.get("CELERY_BROKER_URL"):
@@ -217,8 +223,14 @@ def finalise(config: dict[str, Any], instance_path: str) -> None:
             "visibility_timeout": config["REDIS_VISIBILITY_TIMEOUT"],
         }
     celery["task_default_queue"] = config["CELERY_DEFAULT_QUEUE"]
+    schedule = dict(celery.get("beat_schedule", {}))
+    if config.get("REMINDER_SCAN_SECONDS") and "reminders-scan" in schedule:
+        schedule["reminders-scan"] = {
+            **schedule["reminders-scan"],
+            "schedule": float(config["REMINDER_SCAN_SECONDS"]),
+        }
     celery["beat_schedule"] = {
-        **celery.get("beat_schedule", {}),
+        **schedule,
         "certificates-sweep": {
             "task": "learning.certificates.tasks.sweep_certificates",
             "schedule": float(config["CERTIFICATE_SWEEP_SECONDS"]),

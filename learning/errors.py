@@ -7,7 +7,7 @@ from typing import Any
 from flask import Flask, Response, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 CODES = {
@@ -93,6 +93,26 @@ def database_unavailable(error: DBAPIError) -> Response:
     return response
 
 
+# PostgreSQL's "the server is going away or not there yet": connection exceptions (class 08) and
+# admin_shutdown, crash_shutdown, cannot_connect_now (class 57P)
+UNAVAILABLE_STATES = ("08", "57P01", "57P02", "57P03")
+
+
+def cannot_connect(error: DBAPIError) -> bool:
+    """Whether the database is unreachable in a way SQLAlchemy does not mark as a lost connection (found
+    by tests/test_restarts.py, where every request during a restart was a 500): no connection could be
+    made (an OperationalError with no statement), the server said it is shutting down or starting up,
+    or libpq lost the connection without psycopg marking it broken yet (no SQLSTATE at all)."""
+    if not isinstance(error, OperationalError):
+        return False
+    if error.statement is None:
+        return True
+    state = getattr(error.orig, "sqlstate", None)
+    if state is None:
+        return type(error.orig).__module__.startswith("psycopg")
+    return str(state).startswith(UNAVAILABLE_STATES)
+
+
 def register(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError) -> Any:
@@ -117,7 +137,7 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(DBAPIError)
     def database_error(error: DBAPIError) -> Any:
-        if not error.connection_invalidated:
+        if not (error.connection_invalidated or cannot_connect(error)):
             return unexpected(error)
         return database_unavailable(error)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from functools import partial
 
@@ -13,6 +14,8 @@ from learning.db import utcnow
 from learning.extensions import db
 from learning.outbox import after_commit
 from learning.reminders import delivery, services
+
+logger = logging.getLogger(__name__)
 
 
 def publish(bundle_ids: list[int]) -> None:
@@ -30,6 +33,8 @@ def scan_reminders(as_of: str | None = None) -> None:
     if result.pending:
         after_commit(partial(publish, result.pending))
     db.session.commit()
+    if not result.skipped:
+        logger.info("reminder scan: %d e-mails decided, %d to send", result.bundles, len(result.pending))
 
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True, max_retries=8)

@@ -13,10 +13,13 @@ from sqlalchemy import select
 from learning.auth.models import User
 from learning.catalog.models import Course
 from learning.cohorts.models import Cohort, CohortMember
+from learning.db import utcnow
 from learning.extensions import db
+from learning.progress import services as progress
 from learning.progress.models import Enrolment
 from learning.reminders import delivery, services
 from learning.reminders.models import ReminderBundle, ReminderSending
+from tests.fixtures.completion import make_learner
 
 
 def utc(text: str) -> datetime:
@@ -86,3 +89,26 @@ def sendings() -> list[tuple[str, str, str, str]]:
 def bundles() -> list[ReminderBundle]:
     db.session.expire_all()
     return list(db.session.scalars(select(ReminderBundle).order_by(ReminderBundle.id)))
+
+
+def morning_zone(now: datetime) -> str:
+    """A fixed-offset zone in which it is 09:xx now, an hour inside the 08:00-11:00 reminder morning."""
+    offset = (9 - now.astimezone(UTC).hour + 12) % 24 - 12  # -12 .. +11
+    return "Etc/GMT" if offset == 0 else f"Etc/GMT{-offset:+d}"  # POSIX signs: Etc/GMT-9 is UTC+9
+
+
+def idle_learners(app: Flask, count: int, first: int = 0) -> None:
+    """``count`` learners, enrolled and idle for ten days, whose local morning is now."""
+    now = utcnow()
+    zone = morning_zone(now)
+    with app.app_context():
+        course = db.session.scalar(select(Course).where(Course.slug == "harbour-basics"))
+        assert course is not None
+        for number in range(first, first + count):
+            user = make_learner(number)
+            user.timezone = zone
+            enrolment = progress.enrol(user, course)
+            enrolment.enrolled_at = now - timedelta(days=11)
+            enrolment.last_activity_at = now - timedelta(days=10)
+        db.session.commit()
+        db.session.remove()
