@@ -23,6 +23,7 @@ from learning.auth.passwords import verify_password
 from learning.extensions import db
 from learning.mail.tasks import send_email
 from learning.outbox import after_commit
+from learning.security.log import security_event
 
 bp = Blueprint("auth", __name__, template_folder="templates")
 
@@ -72,6 +73,7 @@ def register() -> str | Response:
             )
         else:
             _sign_in(user)
+            security_event("register", "success", user_id=user.id, email=user.email)
             db.session.commit()
             flash(_("Welcome, %(name)s. Your account is ready.", name=user.full_name), "success")
             return redirect(url_for("catalog.index"))

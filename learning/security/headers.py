@@ -6,6 +6,8 @@ import secrets
 
 from flask import Flask, Response, g, request
 
+from learning.errors import log_forbidden
+
 
 def csp_nonce() -> str:
     """Return this request's nonce for inline scripts and styles."""
@@ -38,4 +40,7 @@ def register(app: Flask) -> None:
         response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
         if request.blueprint in ("auth", "api") or response.mimetype == "text/html":
             response.headers.setdefault("Cache-Control", "no-store")
+        if response.status_code == 403:
+            # Here rather than in the error handlers, so that a view's own 403 answer is logged too.
+            log_forbidden()
         return response
