@@ -217,3 +217,21 @@ def test_the_body_check_catches_a_traceback(tmp_path: Any) -> None:
 
     response = app.test_client().get("/shows-a-traceback", base_url="https://localhost")
     assert any("Traceback" in p for p in problems(response, "GET /shows-a-traceback"))
+
+
+def test_files_served_with_their_own_policy_still_have_the_headers(app: Flask, client: FlaskClient) -> None:
+    """A view that sets a stricter policy of its own (a sandbox for served files) keeps the rest: the walk
+    above reaches only the 404 of such routes, since it knows no file's name."""
+    import hashlib
+
+    from learning.storage import storage
+
+    data = b"\x89PNG\r\n\x1a\n not really a picture"
+    name = f"{hashlib.sha256(data).hexdigest()}.png"
+    storage().save(f"images/{name}", data)
+    try:
+        response = client.get(f"/media/{name}")
+    finally:
+        storage().delete(f"images/{name}")
+    assert response.status_code == 200 and "sandbox" in response.headers["Content-Security-Policy"]
+    assert problems(response, f"GET /media/{name}") == []

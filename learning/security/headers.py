@@ -22,7 +22,11 @@ def register(app: Flask) -> None:
     @app.after_request
     def set_headers(response: Response) -> Response:
         nonce = csp_nonce()
-        # A view may have set a stricter policy (a download's sandbox, a page that sends no referrer).
+        # A view may have set a stricter policy (a download's sandbox, a page that sends no referrer); it
+        # still may not be framed.
+        own = response.headers.get("Content-Security-Policy")
+        if own is not None and "frame-ancestors" not in own:
+            response.headers["Content-Security-Policy"] = own.rstrip("; ") + "; frame-ancestors 'none'"
         response.headers.setdefault(
             "Content-Security-Policy",
             "default-src 'self'; "
