@@ -78,7 +78,8 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        # PRAGMA takes no bound parameters; the value is an int.
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")  # nosemgrep: sql-built-from-strings
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()

@@ -10,6 +10,8 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from learning.security.log import loggable_path
+
 CODES = {
     400: "bad_request",
     401: "unauthorized",
@@ -61,7 +63,8 @@ MESSAGES = {
 
 
 def log_forbidden() -> None:
-    """One security-log line for every refusal (who, address, route, when)."""
+    """One security-log line for a refusal (who, address, route, when); called for every 403 response by
+    learning.security.headers, whichever way the view refused."""
     from flask import g
     from flask_login import current_user
 
@@ -81,7 +84,7 @@ def database_unavailable(error: DBAPIError) -> Response:
     database, which may still be down.
     """
     current_app.logger.warning(
-        "database connection lost on %s %s: %s", request.method, request.path, str(error.orig).strip()
+        "database connection lost on %s %s: %s", request.method, loggable_path(), str(error.orig).strip()
     )
     if wants_json():
         response = json_error(503, "The database is unavailable for a moment. Try again.")
@@ -116,7 +119,7 @@ def cannot_connect(error: DBAPIError) -> bool:
 def register(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError) -> Any:
-        app.logger.info("CSRF check failed on %s %s: %s", request.method, request.path, error.description)
+        app.logger.info("CSRF check failed on %s %s: %s", request.method, loggable_path(), error.description)
         if wants_json():
             return json_error(400, "CSRF check failed.", "csrf")
         return _page(
@@ -128,8 +131,6 @@ def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Any:
         status = error.code or 500
-        if status == 403:
-            log_forbidden()
         if wants_json():
             return json_error(status, error.description or CODES.get(status, "error"))
         title, message = MESSAGES.get(status, (error.name, error.description or ""))
@@ -143,7 +144,7 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> Any:
-        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        app.logger.exception("unhandled error on %s %s", request.method, loggable_path())
         if wants_json():
             return json_error(500, "Internal error.")
         title, message = MESSAGES[500]

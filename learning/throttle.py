@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import Integer, String, delete
+from sqlalchemy import Integer, String, delete, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from learning.db import UTCDateTime, insert_for, utcnow, write_in_this_request
@@ -40,6 +40,19 @@ def hit(bucket: str, per_minute: int) -> bool:
     ).returning(table.c.count)
     count = db.session.execute(upsert).scalar_one()
     return int(count) > per_minute
+
+
+def over(bucket: str, per_minute: int) -> bool:
+    """Return whether this address is over ``per_minute`` in ``bucket`` this minute, without counting."""
+    window = utcnow().replace(second=0, microsecond=0)
+    count = db.session.scalar(
+        select(ThrottleCounter.count).where(
+            ThrottleCounter.bucket == bucket,
+            ThrottleCounter.address == client_address()[:64],
+            ThrottleCounter.window_start == window,
+        )
+    )
+    return int(count or 0) > per_minute
 
 
 def purge(older_than: timedelta = timedelta(hours=1)) -> int:

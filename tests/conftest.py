@@ -37,6 +37,8 @@ pytest_plugins = [
     "tests.fixtures.smtp",
     "tests.fixtures.api",
     "tests.fixtures.completion",
+    "tests.fixtures.leaks",
+    "pytester",
 ]
 
 FIXTURE_CONTENT = Path(__file__).parent / "fixtures" / "content"

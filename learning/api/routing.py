@@ -12,7 +12,7 @@ from flask import Blueprint, Response, g, request
 from pydantic import BaseModel, ValidationError
 
 from learning.auth.services import user_for_token
-from learning.errors import json_error, log_forbidden
+from learning.errors import json_error
 from learning.extensions import db
 from learning.security.permissions import access_for
 
@@ -33,8 +33,6 @@ class ApiError(Exception):
 @bp.errorhandler(ApiError)
 def _api_error(error: ApiError) -> Response:
     db.session.rollback()
-    if error.status == 403:
-        log_forbidden()
     return json_error(error.status, error.message, error.code, error.fields)
 
 

@@ -37,9 +37,11 @@ def profile_out(user: User) -> ProfileOut:
     response=ProfileOut,
     status=201,
     auth=False,
-    errors=(400, 409, 415, 422),
+    errors=(400, 409, 415, 422, 429),
 )
 def register(body: RegisterIn) -> ProfileOut:
+    if services.registration_throttled():
+        raise ApiError(429, "throttled", "Too many attempts. Wait a minute and try again.")
     profile = services.Profile(
         full_name=body.name,
         country=body.country,
@@ -53,6 +55,9 @@ def register(body: RegisterIn) -> ProfileOut:
     try:
         user = services.create_user(str(body.email), body.password, profile, set())
     except services.AuthError as exc:
+        # 409 tells that the address has an account: counted, see services.registration_throttled
+        services.count_taken_registration()
+        db.session.commit()
         raise ApiError(exc.status, exc.code, exc.message) from None
     db.session.commit()
     return profile_out(user)

@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from sqlalchemy import Select, bindparam, case, func, select, update
 from sqlalchemy.orm import joinedload
 
+from learning import throttle
 from learning.auth.models import ApiToken, AuthAttempt, LoginSession, PasswordReset, User, UserRole
 from learning.auth.passwords import hash_password, needs_rehash, verify_password
 from learning.db import utcnow
@@ -59,6 +60,7 @@ def create_user(email: str, password: str | None, profile: Profile, roles: set[s
     """Create a user with ``roles`` (every user is also a learner); flushes. Raises AuthError if taken."""
     email = normalise_email(email)
     if find_user(email) is not None:
+        security_event("register", "email_taken", email=email)
         raise AuthError("email_taken", _("An account with this e-mail address already exists."), 409)
     now = utcnow()
     user = User(
@@ -124,6 +126,26 @@ def throttled(kind: str) -> bool:
         )
     )
     return (count or 0) >= current_app.config["THROTTLE_PER_MINUTE"]
+
+
+# Registration tells whether an address has an account (a new account is signed in at once, so a taken
+# address cannot get the same answer). Each such answer counts against the client's address; past
+# THROTTLE_PER_MINUTE of them in a minute, every registration from that address gets 429 until the minute
+# ends, new addresses included, so the 429 itself tells nothing. A classroom registering new accounts
+# behind one address is not held up.
+
+
+def registration_throttled() -> bool:
+    """Return whether registrations from this address are refused for the rest of the minute."""
+    if throttle.over("register-taken", current_app.config["THROTTLE_PER_MINUTE"]):
+        security_event("register", "throttled")
+        return True
+    return False
+
+
+def count_taken_registration() -> None:
+    """Count an answer that said an address is taken; the caller commits."""
+    throttle.hit("register-taken", current_app.config["THROTTLE_PER_MINUTE"])
 
 
 def authenticate(email: str, password: str, kind: str = "login") -> User:
@@ -200,8 +222,10 @@ def start_session(user: User) -> str:
 def user_for_session(key: str) -> User | None:
     """Return the active user of a live web session, with its roles, in one query (on every request:
     nothing is cached)."""
+    now = utcnow()
+    since = now - current_app.config["PERMANENT_SESSION_LIFETIME"]
     row = (
-        db.session.execute(_session_user(), {"key_hash": token_hash(key), "now": utcnow()})
+        db.session.execute(_session_user(), {"key_hash": token_hash(key), "now": now, "since": since})
         .unique()
         .scalar_one_or_none()
     )
@@ -221,6 +245,8 @@ def _session_user() -> Select[User]:
             LoginSession.key_hash == bindparam("key_hash"),
             LoginSession.revoked_at.is_(None),
             LoginSession.expires_at > bindparam("now"),
+            # the absolute lifetime counts from sign-in too, so no expiry date can stretch a session past it
+            LoginSession.created_at > bindparam("since"),
             User.active.is_(True),
         )
         # the roles come in the same statement: every page's menu asks for them

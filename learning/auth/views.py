@@ -23,6 +23,7 @@ from learning.auth.passwords import verify_password
 from learning.extensions import db
 from learning.mail.tasks import send_email
 from learning.outbox import after_commit
+from learning.security.log import security_event
 
 bp = Blueprint("auth", __name__, template_folder="templates")
 
@@ -58,20 +59,27 @@ def _sign_in(user: services.User) -> None:
 
 
 @bp.route("/register", methods=["GET", "POST"])
-def register() -> str | Response:
+def register() -> str | Response | tuple[str, int]:
     if current_user.is_authenticated:
         return redirect(url_for("progress.dashboard"))
     form = RegistrationForm()
+    if request.method == "POST" and services.registration_throttled():
+        form.validate()
+        form.email.errors.append(_("Too many attempts. Wait a minute and try again."))
+        return render_template("auth/register.html", form=form), 429
     if form.validate_on_submit():
         try:
             user = services.create_user(form.email.data or "", form.password.data, _profile(form), set())
         except services.AuthError:
-            # Same answer as a success would give, so that registration does not reveal accounts.
+            # This answer tells that the address has an account: counted, see registration_throttled.
+            services.count_taken_registration()
+            db.session.commit()
             form.email.errors.append(
                 _("An account with this e-mail address already exists. Sign in, or reset your password.")
             )
         else:
             _sign_in(user)
+            security_event("register", "success", user_id=user.id, email=user.email)
             db.session.commit()
             flash(_("Welcome, %(name)s. Your account is ready.", name=user.full_name), "success")
             return redirect(url_for("catalog.index"))

@@ -69,6 +69,6 @@ def image(name: str) -> Response:
         abort(404)
     response = Response(data, mimetype=TYPES_BY_EXTENSION[name.rsplit(".", 1)[1]])
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox; frame-ancestors 'none'"
     response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
     return response

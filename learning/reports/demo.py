@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from psycopg.types.json import Json
-from sqlalchemy import JSON, Table, exists, func, insert, select, text
+from sqlalchemy import JSON, Table, exists, func, insert, select
 
 from learning.auth.models import User, UserRole
 from learning.catalog.models import Course, CourseVersion
@@ -485,9 +485,5 @@ class _Writer:
         for name in sorted(self.tables):
             table = db.metadata.tables[name]
             if "id" in table.c and table.c.id.primary_key:
-                db.session.execute(
-                    text(
-                        f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "  # noqa: S608 - our table names
-                        f"(SELECT coalesce(max(id), 1) FROM {name}))"
-                    )  # fmt: skip
-                )
+                highest = select(func.coalesce(func.max(table.c.id), 1)).scalar_subquery()
+                db.session.execute(select(func.setval(func.pg_get_serial_sequence(name, "id"), highest)))

@@ -6,6 +6,8 @@ import secrets
 
 from flask import Flask, Response, g, request
 
+from learning.errors import log_forbidden
+
 
 def csp_nonce() -> str:
     """Return this request's nonce for inline scripts and styles."""
@@ -20,7 +22,11 @@ def register(app: Flask) -> None:
     @app.after_request
     def set_headers(response: Response) -> Response:
         nonce = csp_nonce()
-        # A view may have set a stricter policy (a download's sandbox, a page that sends no referrer).
+        # A view may have set a stricter policy (a download's sandbox, a page that sends no referrer); it
+        # still may not be framed.
+        own = response.headers.get("Content-Security-Policy")
+        if own is not None and "frame-ancestors" not in own:
+            response.headers["Content-Security-Policy"] = own.rstrip("; ") + "; frame-ancestors 'none'"
         response.headers.setdefault(
             "Content-Security-Policy",
             "default-src 'self'; "
@@ -38,4 +44,7 @@ def register(app: Flask) -> None:
         response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
         if request.blueprint in ("auth", "api") or response.mimetype == "text/html":
             response.headers.setdefault("Cache-Control", "no-store")
+        if response.status_code == 403:
+            # Here rather than in the error handlers, so that a view's own 403 answer is logged too.
+            log_forbidden()
         return response

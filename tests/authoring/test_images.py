@@ -57,7 +57,7 @@ def test_an_image_is_stored_and_served_with_safe_headers(author, data, mimetype,
     assert served.status_code == 200 and served.data == data
     assert served.mimetype == mimetype
     assert served.headers["X-Content-Type-Options"] == "nosniff"
-    assert served.headers["Content-Security-Policy"] == "default-src 'none'; sandbox"
+    assert served.headers["Content-Security-Policy"] == "default-src 'none'; sandbox; frame-ancestors 'none'"
     assert "max-age" in served.headers["Cache-Control"]
 
 

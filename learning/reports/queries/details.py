@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select, text
+from sqlalchemy import ColumnElement, Interval, and_, case, exists, func, literal, or_, select
 
 from learning.auth.choices import countries
 from learning.db import dialect_name
@@ -263,7 +263,7 @@ RETURN_DAYS = 7
 def plus_days(column: Any, days: int) -> ColumnElement[Any]:
     """A timestamp ``days`` later, in the database."""
     if dialect_name() == "postgresql":
-        return column + text(f"interval '{int(days)} days'")
+        return column + literal(timedelta(days=int(days)), Interval())
     # SQLite keeps UTC timestamps as text; keep the same layout so that comparisons stay textual
     return func.strftime("%Y-%m-%d %H:%M:%f", column, f"+{int(days)} days")
 
