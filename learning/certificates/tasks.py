@@ -20,7 +20,7 @@ from learning import throttle
 from learning.certificates import emails, services
 from learning.certificates.models import Certificate
 from learning.extensions import db
-from learning.mail import PermanentMailError, send_messages
+from learning.mail import PermanentMailError, send_kept
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ def deliver(announcement: emails.Announcement, pdf: bytes) -> None:
     """Send a claimed e-mail and record the outcome, each committed; a temporary failure gives the claim
     back and raises."""
     try:
-        send_messages([emails.message_for(announcement, pdf)])
+        send_kept(emails.message_for(announcement, pdf))
     except PermanentMailError:
         logger.exception("certificate %s: the mail server refused the e-mail for good", announcement.serial)
         emails.record_email(announcement, sent=False)
