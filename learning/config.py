@@ -87,6 +87,8 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "MAIL_PASSWORD": None,
         "MAIL_DEFAULT_SENDER": "Smart Port Academy <no-reply@localhost>",
         "MAIL_TIMEOUT": 10,
+        # a worker keeps its SMTP connection this long after a certificate's e-mail for the next (0: never)
+        "MAIL_KEEP_SECONDS": 30.0,
         # Reports: exports of more rows than this are prepared by a task; where their files are kept.
         "REPORT_SYNC_EXPORT_LIMIT": 10_000,
         "REPORT_EXPORT_PATH": str(instance / "exports"),
@@ -183,7 +185,9 @@ def from_environment(environ: os._Environ[str] | dict[str, str] | None = None) -
         settings["CERTIFICATE_EMAIL_LEASE"] = timedelta(seconds=float(env["CERTIFICATE_EMAIL_LEASE"]))
     if env.get("REMINDER_CLAIM_TIMEOUT"):
         settings["REMINDER_CLAIM_TIMEOUT"] = timedelta(seconds=float(env["REMINDER_CLAIM_TIMEOUT"]))
-    for name in ("CERTIFICATE_RETRY_BACKOFF", "CERTIFICATE_SWEEP_SECONDS", "REMINDER_SCAN_SECONDS"):
+    for name in (
+        "CERTIFICATE_RETRY_BACKOFF", "CERTIFICATE_SWEEP_SECONDS", "REMINDER_SCAN_SECONDS", "MAIL_KEEP_SECONDS"
+    ):  # fmt: skip
         if env.get(name):
             settings[name] = float(env[name])
     if env.get("CELERY_BROKER_URL"):

@@ -3,19 +3,24 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from email.message import EmailMessage
 
 from flask import current_app, render_template
 from flask_babel import gettext as _
 from sqlalchemy import or_, select, update
 
-from learning.certificates.models import Certificate
-from learning.certificates.services import pdf_bytes, record_event
+from learning.certificates.models import Certificate, CertificateEvent
 from learning.db import utcnow
 from learning.extensions import db
 from learning.mail import build_message
 
 # --- the e-mail -----------------------------------------------------------------------------------------
+
+
+def unannounced(certificate: Certificate) -> bool:
+    """Whether the certificate's e-mail is still to be sent (not sent, not refused for good)."""
+    return certificate.email_sent_at is None and certificate.email_failed_at is None
 
 
 def claim_email(certificate_id: int) -> bool:
@@ -46,14 +51,47 @@ def release_email(certificate_id: int) -> None:
     )
 
 
-def record_email(certificate_id: int, sent: bool) -> None:
-    certificate = db.session.get(Certificate, certificate_id)
-    assert certificate is not None
+@dataclass(frozen=True)
+class Announcement:
+    """What the e-mail of a certificate says and where it goes, read while the row is loaded, so that
+    sending and recording need no reload."""
+
+    certificate_id: int
+    serial: str
+    code: str
+    course_title: str
+    full_name: str  # the holder's name in their profile now, for the greeting
+    to: str
+
+
+def announcement_of(certificate: Certificate) -> Announcement:
+    user = certificate.user
+    return Announcement(
+        certificate_id=certificate.id,
+        serial=certificate.serial,
+        code=certificate.code,
+        course_title=certificate.course_title,
+        full_name=user.full_name,
+        to=user.email,
+    )
+
+
+def record_email(announcement: Announcement, sent: bool) -> None:
+    """Record the outcome of a claimed e-mail: sent (with an audit event) or refused for good."""
+    now = utcnow()
+    column = "email_sent_at" if sent else "email_failed_at"
+    db.session.execute(
+        update(Certificate).where(Certificate.id == announcement.certificate_id).values({column: now})
+    )
     if sent:
-        certificate.email_sent_at = utcnow()
-        record_event(certificate, "emailed", to=certificate.user.email)
-    else:
-        certificate.email_failed_at = utcnow()
+        db.session.add(
+            CertificateEvent(
+                certificate_id=announcement.certificate_id,
+                kind="emailed",
+                details={"to": announcement.to},
+                created_at=now,
+            )
+        )
     db.session.flush()
 
 
@@ -78,28 +116,23 @@ def emails_due(limit: int = 500) -> list[int]:
     )
 
 
-def message_for(certificate: Certificate) -> EmailMessage:
+def message_for(announcement: Announcement, pdf: bytes) -> EmailMessage:
     """The e-mail for a certificate, with one Message-ID per certificate so that a repeat is recognisable."""
-    user = certificate.user
     base = current_app.config["BASE_URL"].rstrip("/")
     context = {
-        "certificate": certificate,
-        "user": user,
+        "announcement": announcement,
         "dashboard_url": f"{base}/dashboard",
-        "verify_url": f"{base}/verify/{certificate.code}",
+        "verify_url": f"{base}/verify/{announcement.code}",
     }
     message = build_message(
-        user.email,
-        _("Your certificate: %(course)s", course=certificate.course_title),
+        announcement.to,
+        _("Your certificate: %(course)s", course=announcement.course_title),
         render_template("certificates/email/issued.txt", **context),
         render_template("certificates/email/issued.html", **context),
     )
     del message["Message-ID"]
-    message["Message-ID"] = f"<certificate-{certificate.serial.lower()}@smart-port-academy>"
+    message["Message-ID"] = f"<certificate-{announcement.serial.lower()}@smart-port-academy>"
     message.add_attachment(
-        pdf_bytes(certificate),
-        maintype="application",
-        subtype="pdf",
-        filename=f"certificate-{certificate.serial}.pdf",
+        pdf, maintype="application", subtype="pdf", filename=f"certificate-{announcement.serial}.pdf"
     )
     return message

@@ -18,6 +18,7 @@ from typing import Any
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select, text, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from learning.auth.models import User
 from learning.catalog.models import Course, CourseVersion
@@ -153,13 +154,20 @@ def issue_for_enrolment(enrolment_id: int) -> Certificate | None:
         return None
     enrolment, user, version, _course, existing = row
     if existing is not None:
-        return existing
+        return _with_holder(existing, user)
     assert enrolment.completed_at is not None
     certificate = _insert(user, enrolment.id, version, enrolment.completed_at)
     if certificate is None:  # another worker issued it between our check and our insert
         return current_certificate(enrolment.user_id, enrolment.completed_version_id)
     record_event(certificate, "issued", serial=certificate.serial)
     logger.info("issued certificate %s for enrolment %s", certificate.serial, enrolment_id)
+    return _with_holder(certificate, user)
+
+
+def _with_holder(certificate: Certificate, user: User) -> Certificate:
+    # The session holds loaded rows weakly: without this, the user loaded above would be gone when the
+    # caller reads certificate.user, and it would be selected again.
+    set_committed_value(certificate, "user", user)
     return certificate
 
 
@@ -229,6 +237,13 @@ def render_and_store(certificate_id: int, serial: str, content: CertificateConte
 def needs_pdf(certificate: Certificate) -> bool:
     """Whether the PDF is still to be made (a retried task does not render twice)."""
     return certificate.pdf_key is None or not storage().exists(certificate.pdf_key)
+
+
+def stored_pdf(certificate_id: int) -> bytes:
+    """The PDF of a certificate by id (see pdf_bytes)."""
+    certificate = db.session.get(Certificate, certificate_id)
+    assert certificate is not None
+    return pdf_bytes(certificate)
 
 
 def pdf_bytes(certificate: Certificate) -> bytes:

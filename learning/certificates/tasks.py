@@ -20,7 +20,7 @@ from learning import throttle
 from learning.certificates import emails, services
 from learning.certificates.models import Certificate
 from learning.extensions import db
-from learning.mail import PermanentMailError, send_messages
+from learning.mail import PermanentMailError, send_kept
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ def backoff(retries: int) -> float:
 
 @shared_task(bind=True, **RELIABLE)
 def issue_certificate(self: Task, enrolment_id: int) -> None:
-    """Issue the certificate of a completed enrolment, store its PDF, then queue its e-mail."""
+    """Issue the certificate of a completed enrolment, store its PDF, then e-mail it (claimed first)."""
     try:
         certificate = services.issue_for_enrolment(enrolment_id)
         if certificate is None:
@@ -45,18 +45,51 @@ def issue_certificate(self: Task, enrolment_id: int) -> None:
             return
         # What the rest needs, read before the commit expires the row: no reloading afterwards.
         certificate_id, serial = certificate.id, certificate.serial
-        unannounced = certificate.email_sent_at is None
+        announcement = emails.announcement_of(certificate) if emails.unannounced(certificate) else None
         content = services.content_of(certificate) if services.needs_pdf(certificate) else None
         db.session.commit()
+        pdf = None
         if content is not None:  # rendered outside the short issuing transaction
-            services.render_and_store(certificate_id, serial, content)
-            db.session.commit()
+            pdf = services.render_and_store(certificate_id, serial, content)
+        # The PDF's record and the e-mail's claim share a commit; a task that finds the e-mail claimed
+        # (a twin running, or a claim of this task's killed first run) leaves it to that claim's owner,
+        # or to the sweep once the claim is stale.
+        claimed = announcement is not None and emails.claim_email(certificate_id)
+        db.session.commit()
     except TEMPORARY_DB as exc:
         db.session.rollback()
         logger.warning("issuing for enrolment %s failed, retrying: %s", enrolment_id, exc)
         raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from None
-    if unannounced:
+    if not claimed:
+        return
+    assert announcement is not None
+    if pdf is None:  # stored by an earlier run of this task
+        pdf = services.stored_pdf(certificate_id)
+    # Sent here rather than by a second task: one task per certificate, and the PDF is still in memory.
+    try:
+        deliver(announcement, pdf)
+    except TEMPORARY_MAIL as exc:
+        logger.warning("certificate %s: e-mail not sent, queued for retries: %s", serial, exc)
         send_certificate_email.delay(certificate_id)
+
+
+def deliver(announcement: emails.Announcement, pdf: bytes) -> None:
+    """Send a claimed e-mail and record the outcome, each committed; a temporary failure gives the claim
+    back and raises."""
+    try:
+        send_kept(emails.message_for(announcement, pdf))
+    except PermanentMailError:
+        logger.exception("certificate %s: the mail server refused the e-mail for good", announcement.serial)
+        emails.record_email(announcement, sent=False)
+        db.session.commit()
+        return
+    except TEMPORARY_MAIL:
+        db.session.rollback()
+        emails.release_email(announcement.certificate_id)
+        db.session.commit()
+        raise
+    emails.record_email(announcement, sent=True)
+    db.session.commit()
 
 
 @shared_task(bind=True, **RELIABLE)
@@ -69,20 +102,11 @@ def send_certificate_email(self: Task, certificate_id: int) -> None:
     certificate = db.session.scalars(
         select(Certificate).where(Certificate.id == certificate_id).options(joinedload(Certificate.user))
     ).one()
+    announcement = emails.announcement_of(certificate)
     try:
-        send_messages([emails.message_for(certificate)])
-    except PermanentMailError:
-        logger.exception("certificate %s: the mail server refused the e-mail for good", certificate.serial)
-        emails.record_email(certificate_id, sent=False)
-        db.session.commit()
-        return
+        deliver(announcement, services.pdf_bytes(certificate))
     except TEMPORARY_MAIL as exc:
-        db.session.rollback()
-        emails.release_email(certificate_id)
-        db.session.commit()
         raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from None
-    emails.record_email(certificate_id, sent=True)
-    db.session.commit()
 
 
 @shared_task(ignore_result=True)

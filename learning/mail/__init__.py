@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import smtplib
 import ssl
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -66,27 +68,119 @@ def connection() -> Iterator[Callable[[EmailMessage], None]]:
         return
     if config["MAIL_BACKEND"] != "smtp":
         raise RuntimeError(f"unknown MAIL_BACKEND {config['MAIL_BACKEND']!r}")
+    with _open_smtp() as smtp:
+        yield lambda message: _send_over(smtp, message)
+
+
+def _open_smtp() -> smtplib.SMTP:
+    """Connect to the configured SMTP server, with TLS and login as configured."""
+    config = current_app.config
     smtp_class: Any = smtplib.SMTP_SSL if config["MAIL_USE_SSL"] else smtplib.SMTP
-    with smtp_class(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=config["MAIL_TIMEOUT"]) as smtp:
+    smtp: smtplib.SMTP = smtp_class(
+        config["MAIL_SERVER"], config["MAIL_PORT"], timeout=config["MAIL_TIMEOUT"]
+    )
+    try:
         if config["MAIL_USE_TLS"]:
             smtp.starttls(context=ssl.create_default_context())
         if config["MAIL_USERNAME"]:
             smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"] or "")
+    except BaseException:
+        smtp.close()
+        raise
+    return smtp
 
-        def send(message: EmailMessage) -> None:
-            try:
-                smtp.send_message(message)
-            except smtplib.SMTPRecipientsRefused as exc:
-                codes = [code for code, _ in exc.recipients.values()]
-                if all(code >= 500 for code in codes):
-                    raise PermanentMailError(str(exc)) from exc
-                raise
-            except smtplib.SMTPResponseException as exc:
-                if exc.smtp_code >= 500:
-                    raise PermanentMailError(str(exc)) from exc
-                raise
 
-        yield send
+def _send_over(smtp: smtplib.SMTP, message: EmailMessage) -> None:
+    try:
+        smtp.send_message(message)
+    except smtplib.SMTPRecipientsRefused as exc:
+        codes = [code for code, _ in exc.recipients.values()]
+        if all(code >= 500 for code in codes):
+            raise PermanentMailError(str(exc)) from exc
+        raise
+    except smtplib.SMTPResponseException as exc:
+        if exc.smtp_code >= 500:
+            raise PermanentMailError(str(exc)) from exc
+        raise
+
+
+class _KeptConnection:
+    """The SMTP connection a process keeps between messages (see ``send_kept``)."""
+
+    def __init__(self) -> None:
+        self.smtp: smtplib.SMTP | None = None
+        self.settings: tuple[Any, ...] = ()
+        self.pid = 0
+        self.used_at = 0.0
+
+    def take(self, settings: tuple[Any, ...], keep: float) -> smtplib.SMTP | None:
+        """The kept connection if it is for these settings, this process, fresh and answering NOOP."""
+        smtp, self.smtp = self.smtp, None
+        if smtp is None:
+            return None
+        if self.pid != os.getpid():  # inherited through fork: the parent's socket, not ours to use
+            return None
+        if self.settings != settings or time.monotonic() - self.used_at > keep:
+            _close(smtp)
+            return None
+        try:
+            if smtp.noop()[0] == 250:
+                return smtp
+        except (smtplib.SMTPException, OSError):
+            pass
+        _close(smtp)
+        return None
+
+    def keep(self, smtp: smtplib.SMTP, settings: tuple[Any, ...]) -> None:
+        self.smtp, self.settings, self.pid, self.used_at = smtp, settings, os.getpid(), time.monotonic()
+
+    def close(self) -> None:
+        smtp, self.smtp = self.smtp, None
+        if smtp is not None and self.pid == os.getpid():
+            _close(smtp)
+
+
+def _close(smtp: smtplib.SMTP) -> None:
+    try:
+        smtp.quit()
+    except (smtplib.SMTPException, OSError):
+        smtp.close()
+
+
+_kept = _KeptConnection()
+KEPT_SETTINGS = ("MAIL_SERVER", "MAIL_PORT", "MAIL_USE_SSL", "MAIL_USE_TLS", "MAIL_USERNAME", "MAIL_PASSWORD")
+
+
+def send_kept(message: EmailMessage) -> None:
+    """Deliver one message over an SMTP connection this process keeps open for the next one.
+
+    For a worker that sends one e-mail per task: connecting, greeting and quitting cost as much as the
+    message. A kept connection is used again only within MAIL_KEEP_SECONDS of its last message, with the
+    same settings, in the same process, and after it answers NOOP, so that a message is never sent into
+    a connection the server has dropped; otherwise a new one is opened. Errors are those of ``connection``;
+    after one where the server did not answer (a timeout, a dropped connection) the connection is closed.
+    """
+    config = current_app.config
+    keep = float(config["MAIL_KEEP_SECONDS"])
+    if config["MAIL_BACKEND"] != "smtp" or keep <= 0:
+        send_messages([message])
+        return
+    settings = tuple(config[name] for name in KEPT_SETTINGS)
+    smtp = _kept.take(settings, keep) or _open_smtp()
+    try:
+        _send_over(smtp, message)
+    except (PermanentMailError, smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException):
+        _kept.keep(smtp, settings)  # the server answered (and smtplib reset the transaction)
+        raise
+    except BaseException:
+        smtp.close()
+        raise
+    _kept.keep(smtp, settings)
+
+
+def close_kept() -> None:
+    """Close the connection ``send_kept`` keeps, if any (at the end of a test, or of a process)."""
+    _kept.close()
 
 
 def send_messages(messages: list[EmailMessage]) -> None:

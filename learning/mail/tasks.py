@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import smtplib
+from typing import Any
 
 from celery import shared_task
+from celery.signals import worker_process_shutdown
 
-from learning.mail import PermanentMailError, build_message, send_messages
+from learning.mail import PermanentMailError, build_message, close_kept, send_messages
 
 logger = logging.getLogger(__name__)
 
@@ -31,3 +33,9 @@ def send_email(self: object, to: str, subject: str, text: str, html: str | None 
         send_messages([build_message(to, subject, text, html)])
     except PermanentMailError:
         logger.exception("permanent failure sending %r to a recipient", subject)
+
+
+@worker_process_shutdown.connect
+def close_kept_connection(**_kwargs: Any) -> None:
+    """Say goodbye to the SMTP server when a pool process ends (send_kept's connection)."""
+    close_kept()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import smtplib
+import socket
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
@@ -16,7 +17,7 @@ from flask import Flask
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from learning import certificates
+from learning import certificates, mail
 from learning.auth.models import User
 from learning.catalog.models import CourseVersion
 from learning.certificates import credential, emails, keys, services, tasks
@@ -174,6 +175,104 @@ def test_a_claim_is_taken_over_only_when_stale(app: Flask, completed: Callable[.
     assert not emails.claim_email(certificate.id)
 
 
+class Greeted(Inbox):
+    """An SMTP server that counts its connections (each opens with EHLO)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.connections = 0
+
+    async def handle_EHLO(  # noqa: N802 (aiosmtpd API)
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        self.connections += 1
+        session.host_name = hostname  # what aiosmtpd leaves to a handler that takes the EHLO hook
+        return responses
+
+
+@pytest.fixture
+def greeted(app: Flask) -> Iterator[Greeted]:
+    handler = Greeted()
+    controller = Controller(handler, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    saved = {key: app.config[key] for key in ("MAIL_BACKEND", "MAIL_SERVER", "MAIL_PORT")}
+    app.config.update(MAIL_BACKEND="smtp", MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port)
+    yield handler
+    mail.close_kept()
+    app.config.update(saved)
+    controller.stop()
+
+
+def test_the_issuing_task_keeps_its_smtp_connection_for_the_next_email(
+    app: Flask, completed: Callable[..., Enrolment], greeted: Greeted, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = completed(), completed()
+    assert len(greeted.messages) == 2 and greeted.connections == 1
+    # the server (or the network) drops the kept connection: it is noticed before sending, not after
+    kept = mail._kept.smtp
+    assert kept is not None and kept.sock is not None
+    kept.sock.shutdown(socket.SHUT_RDWR)
+    third = completed()
+    assert greeted.connections == 2
+    recipients = sorted(m["To"] for m in greeted.messages)
+    emails_of = [db.session.get(User, e.user_id).email for e in (first, second, third)]
+    assert recipients == sorted(emails_of)
+    mail._kept.used_at -= app.config["MAIL_KEEP_SECONDS"] + 1  # idle too long: closed, a new one opened
+    completed()
+    assert greeted.connections == 3
+    monkeypatch.setitem(app.config, "MAIL_KEEP_SECONDS", 0)  # not kept: a connection per e-mail
+    completed()
+    completed()
+    assert greeted.connections == 5 and len(greeted.messages) == 6
+
+
+def test_a_pdf_stored_by_an_earlier_run_is_announced_from_storage(
+    app: Flask, completed: Callable[..., Enrolment], mailbox: Inbox
+) -> None:
+    enrolment = completed()
+    [certificate] = certificates_of(enrolment.user_id)
+    unsent(certificate)  # the first run was killed after storing the PDF, before its e-mail
+    mailbox.messages.clear()
+    tasks.issue_certificate.run(enrolment.id)
+    [message] = mailbox.messages
+    [attachment] = list(message.iter_attachments())
+    assert hashlib.sha256(attachment.get_content()).hexdigest() == certificate.pdf_sha256
+    db.session.refresh(certificate)
+    assert certificate.email_sent_at is not None
+    assert events_of(certificate) == ["issued", "emailed", "emailed"]
+
+
+def test_a_claimed_email_is_left_to_its_claim(
+    app: Flask, completed: Callable[..., Enrolment], mailbox: Inbox
+) -> None:
+    enrolment = completed()
+    [certificate] = certificates_of(enrolment.user_id)
+    unsent(certificate)
+    db.session.execute(
+        update(Certificate).where(Certificate.id == certificate.id).values(email_claimed_at=utcnow())
+    )
+    db.session.commit()
+    mailbox.messages.clear()
+    tasks.issue_certificate.run(enrolment.id)  # a twin of a task that is sending it now
+    assert mailbox.messages == []
+
+
+def test_a_temporary_refusal_while_issuing_queues_the_email_task(
+    app: Flask,
+    completed: Callable[..., Enrolment],
+    refusing: Callable[[str], None],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    queued: list[int] = []
+    monkeypatch.setattr(tasks.send_certificate_email, "delay", queued.append)
+    refusing("451 Try again later")
+    enrolment = completed()
+    [certificate] = certificates_of(enrolment.user_id)
+    assert certificate.pdf_key is not None and storage().exists(certificate.pdf_key)
+    assert certificate.email_claimed_at is None and certificate.email_sent_at is None  # the claim given back
+    assert queued == [certificate.id]
+
+
 class Refusing:
     def __init__(self, code: str) -> None:
         self.code = code
@@ -194,6 +293,7 @@ def refusing(app: Flask) -> Iterator[Callable[[str], None]]:
         app.config.update(MAIL_BACKEND="smtp", MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port)
 
     yield start
+    mail.close_kept()
     app.config.update(saved)
     for controller in controllers:
         controller.stop()
