@@ -20,7 +20,11 @@ from tests.fuzz.strategies import CHARACTERS, HUGE, TEXT, TRICKY
 
 # a tenth of a form's examples per rule: a rule's arguments are few and its view reads them in one place
 PER_RULE = max(EXAMPLES // 10, 10)
-NUMBERS = st.one_of(st.integers(min_value=0, max_value=2**70), st.integers(min_value=0, max_value=50))
+NUMBERS = st.one_of(
+    st.integers(min_value=0, max_value=2**70),
+    st.integers(min_value=0, max_value=50),
+    st.sampled_from([2**31 - 1, 2**31, 2**63 - 1, 2**63, 2**64, 10**30]),
+)
 
 
 def get_rules(world: World) -> list[Rule]:
