@@ -23,11 +23,13 @@ from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from learning.auth import services as auth
+from learning.capstone import services as capstone
 from learning.catalog.models import Course, Module
 from learning.cohorts import services as cohorts
 from learning.content.spec import course_files
 from learning.extensions import db
 from learning.progress import services as progress
+from learning.progress.models import Enrolment
 from learning.progress.services import clear_outline_cache
 from learning.quizzes.models import Quiz
 from tests.browser.test_learner_journey import CHROMIUM_ARGS
@@ -66,6 +68,16 @@ def xss_bundle() -> bytes:
     files = course_files(FIXTURE_CONTENT / "harbour-basics")
     course = yaml.safe_load(files["course.yaml"])
     course.update(slug=SLUG, title=HTML[1][:120], summary=HTML[0], description="\n\n".join(PUBLISHABLE[:40]))
+    course["capstone"] = {
+        "slug": "plan",
+        "title": HTML[6][:200],
+        "required": False,
+        "guidance": "\n\n".join(PUBLISHABLE[70:100]),
+        "sections": [
+            {"slug": "one", "title": HTML[7][:200], "guidance": "\n\n".join(PUBLISHABLE[100:])},
+            {"slug": "two", "title": HTML[8][:200], "guidance": PUBLISHABLE[0]},
+        ],
+    }
     files["course.yaml"] = yaml.safe_dump(course, allow_unicode=True)
     texts = iter(HTML * 4)
     for module in ("first-steps", "second-steps"):
@@ -138,6 +150,14 @@ def live_xss(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
                 progress.enrol(member, course)
                 roster = cohorts.roster_from_text(member.email)
                 cohorts.apply_roster(cohort, roster, trainer)
+            own = db.session.scalar(
+                select(Enrolment).where(Enrolment.user_id == learner.id, Enrolment.course_id == course.id)
+            )
+            assert own is not None
+            submission = capstone.save(
+                own, {"one": "\n".join(HTML[:40]), "two": "\n".join(HTML[40:])}, None, None, True
+            )
+            capstone.review(submission, trainer, False, "\n".join(VECTORS[:60]))
             quiz = db.session.scalar(
                 select(Quiz).join(Module).where(Module.version_id == course.current_version_id)
             )
@@ -152,6 +172,7 @@ def live_xss(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
                     ),
                     f"/quizzes/{quiz.id}" if quiz else "/",
                     "/dashboard",
+                    f"/courses/{SLUG}/capstone",
                     "/account",
                 ],
                 "trainer": [
@@ -159,6 +180,8 @@ def live_xss(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
                     f"/authoring/courses/{SLUG}/preview",
                     f"/authoring/courses/{SLUG}/preview/lessons/first-a",
                     f"/authoring/cohorts/{cohort.id}",
+                    f"/authoring/courses/{SLUG}/capstone",
+                    f"/authoring/capstone/{submission.id}",
                     f"/authoring/courses/{SLUG}/cohorts",
                     f"/authoring/courses/{SLUG}/insight",
                     "/authoring/audit",
@@ -278,6 +301,8 @@ def test_no_vector_runs_in_chromium(live_xss: dict[str, Any]) -> None:
         "/authoring/cohorts/",
         "/reports/learners",
         "lesson editor preview",
+        f"/courses/{SLUG}/capstone",
+        "/authoring/capstone/",
     }
     missing = {path for path in reached if not any(shown.startswith(path) for shown in executed.shown)}
     assert missing == set(), f"the vectors never reached {missing}: {json.dumps(sorted(executed.shown))}"
