@@ -158,9 +158,10 @@ def register_commands(app: Flask) -> None:
 
 
 def register_security(app: Flask) -> None:
-    from learning.security.headers import register
+    from learning.security import headers, limits
 
-    register(app)
+    headers.register(app)
+    limits.register(app)
 
 
 def register_hooks(app: Flask) -> None:
