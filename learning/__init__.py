@@ -19,6 +19,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     settings.finalise(app.config, app.instance_path)
     _make_instance_folder(app)
     register_extensions(app)
+    register_converters(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_commands(app)
@@ -83,6 +84,12 @@ def _import_models() -> None:
     import learning.reminders.models
     import learning.reports.models
     import learning.throttle  # noqa: F401
+
+
+def register_converters(app: Flask) -> None:
+    from learning.urls import register
+
+    register(app)
 
 
 def register_blueprints(app: Flask) -> None:
@@ -151,10 +158,10 @@ def register_commands(app: Flask) -> None:
 
 
 def register_security(app: Flask) -> None:
-    from learning.security import permissions
-    from learning.security.headers import register
+    from learning.security import headers, limits, permissions
 
-    register(app)
+    headers.register(app)
+    limits.register(app)
     permissions.init_app(app)
 
 

@@ -13,6 +13,7 @@ PDF = "application/pdf"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 IMAGE_TYPES = {"image/png": "png", "image/jpeg": "jpg", "image/gif": "gif", "image/webp": "webp"}
 MAX_ZIP_ENTRIES = 5000
+MAX_DOCX_EXPANDED = 200 * 1024 * 1024
 
 
 class UploadError(Exception):
@@ -57,15 +58,25 @@ def image_type(data: bytes) -> str | None:
 
 
 def is_docx(data: bytes) -> bool:
-    """A zip whose name list holds word/document.xml; only its name list is read, nothing extracted."""
+    """A zip whose name list holds word/document.xml; only its directory is read, nothing extracted."""
     if not data.startswith(b"PK\x03\x04"):
         return False
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            names = archive.namelist()
+            entries = archive.infolist()
     except (zipfile.BadZipFile, ValueError, OSError):
         return False
-    return len(names) <= MAX_ZIP_ENTRIES and "word/document.xml" in names
+    names = {entry.filename for entry in entries}
+    # Nothing is extracted here, but the reviewer's word processor will: a document that would expand
+    # past MAX_DOCX_EXPANDED (a zip bomb dressed as .docx) or holds paths no Word file has is refused.
+    expanded = sum(entry.file_size for entry in entries)
+    odd = any(entry.filename.startswith("/") or ".." in entry.filename.split("/") for entry in entries)
+    return (
+        len(entries) <= MAX_ZIP_ENTRIES
+        and expanded <= MAX_DOCX_EXPANDED
+        and not odd
+        and "word/document.xml" in names
+    )
 
 
 def document_type(data: bytes) -> str | None:

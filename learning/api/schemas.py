@@ -11,6 +11,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, fiel
 from learning.auth import choices
 from learning.auth.models import ORGANISATION_TYPES
 from learning.auth.passwords import MAX_LENGTH, password_problem
+from learning.urls import MAX_ID
 
 Text200 = Annotated[str, Field(min_length=1, max_length=200)]
 
@@ -280,7 +281,7 @@ class LessonEventIn(Body):
 class AttemptEventIn(Body):
     id: UUID = Field(description="the client's UUID for this event")
     type: Literal["quiz_attempt"]
-    quiz: int
+    quiz: int = Field(ge=1, le=MAX_ID)
     answers: Answers = Field(max_length=500)
     occurred_at: AwareDatetime
 

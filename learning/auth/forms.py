@@ -5,15 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, Field, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
 
 from learning.auth import choices
 from learning.auth.passwords import MAX_LENGTH, password_problem
+from learning.forms import Form
 
 
-def _no_control_characters(form: FlaskForm, field: Field) -> None:
+def _no_control_characters(form: Form, field: Field) -> None:
     if field.data and choices.has_control_characters(field.data):
         raise ValidationError(_l("Remove the control characters (such as line breaks) from this field."))
 
@@ -22,14 +22,14 @@ def _strip(value: Any) -> Any:
     return choices.clean_text(value) if isinstance(value, str) else value
 
 
-def _new_password_ok(form: FlaskForm, field: Field) -> None:
+def _new_password_ok(form: Form, field: Field) -> None:
     email = getattr(getattr(form, "email", None), "data", "") or ""
     problem = password_problem(field.data or "", email)
     if problem:
         raise ValidationError(problem)
 
 
-class ProfileFields(FlaskForm):
+class ProfileFields(Form):
     full_name = StringField(
         _l("Full name, as it should appear on your certificate"),
         validators=[DataRequired(), Length(max=200), _no_control_characters],
@@ -81,13 +81,13 @@ class ProfileForm(ProfileFields):
     submit = SubmitField(_l("Save"))
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     email = EmailField(_l("E-mail address"), validators=[DataRequired(), Length(max=254)], filters=[_strip])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=MAX_LENGTH)])
     submit = SubmitField(_l("Sign in"))
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(Form):
     current_password = PasswordField(
         _l("Current password"), validators=[DataRequired(), Length(max=MAX_LENGTH)]
     )
@@ -101,14 +101,14 @@ class ChangePasswordForm(FlaskForm):
     submit = SubmitField(_l("Change password"))
 
 
-class ForgotPasswordForm(FlaskForm):
+class ForgotPasswordForm(Form):
     email = EmailField(
         _l("E-mail address"), validators=[DataRequired(), Email(), Length(max=254)], filters=[_strip]
     )
     submit = SubmitField(_l("Send me a reset link"))
 
 
-class ResetPasswordForm(FlaskForm):
+class ResetPasswordForm(Form):
     password = PasswordField(
         _l("New password"), validators=[DataRequired(), Length(max=MAX_LENGTH), _new_password_ok]
     )
@@ -119,5 +119,5 @@ class ResetPasswordForm(FlaskForm):
     submit = SubmitField(_l("Set the new password"))
 
 
-class LogoutForm(FlaskForm):
+class LogoutForm(Form):
     submit = SubmitField(_l("Sign out"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import stat
 import zipfile
+import zlib
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -113,9 +114,14 @@ def _entry_problem(entry: zipfile.ZipInfo) -> str | None:
 
 
 def _read_entry(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, problems: list[Problem]) -> str | None:
-    # Read at most the declared size plus one byte: a lying header cannot make us inflate more.
-    with archive.open(entry) as handle:
-        raw = handle.read(entry.file_size + 1)
+    # Read at most the declared size plus one byte: a lying header cannot make us inflate more (zipfile
+    # stops at the declared size and then finds the CRC wrong, which is a damaged entry, not a 500).
+    try:
+        with archive.open(entry) as handle:
+            raw = handle.read(entry.file_size + 1)
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, ValueError):
+        problems.append(Problem(entry.filename, 1, "the entry is damaged or uses an unknown compression"))
+        return None
     if len(raw) > entry.file_size:
         problems.append(Problem(entry.filename, 1, "the entry is larger than its header says"))
         return None

@@ -6,7 +6,6 @@ import re
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
@@ -23,6 +22,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Rege
 
 from learning.auth import choices
 from learning.content.spec import SLUG
+from learning.forms import Form
 
 SLUG_HELP = _l("lowercase letters, digits and hyphens; it never changes once learners use it")
 CHOICES = 6
@@ -32,7 +32,7 @@ def _strip(value: Any) -> Any:
     return choices.clean_text(value) if isinstance(value, str) else value
 
 
-def _no_control(form: FlaskForm, field: Field) -> None:
+def _no_control(form: Form, field: Field) -> None:
     if field.data and choices.has_control_characters(
         field.data.replace("\n", "").replace("\r", "").replace("\t", "")
     ):
@@ -54,7 +54,7 @@ def _title_field(id: str | None = None) -> StringField:  # noqa: A002 - WTForms'
     )
 
 
-class NewCourseForm(FlaskForm):
+class NewCourseForm(Form):
     slug = _slug_field(_l("Short name (in the address)"))
     title = _title_field()
     summary = TextAreaField(
@@ -79,7 +79,7 @@ class CourseForm(NewCourseForm):
     submit = SubmitField(_l("Save"))
 
 
-class NewModuleForm(FlaskForm):
+class NewModuleForm(Form):
     slug = _slug_field(_l("Short name of the module"))
     title = _title_field()
     submit = SubmitField(_l("Add the module"))
@@ -93,7 +93,7 @@ REFERENCE_LINE = re.compile(r"^(S\d{1,3}[a-z]?|EGM)\s*:\s*(.+)$")
 CASE_LINE = re.compile(r"^([a-z0-9]+(?:-[a-z0-9]+)*)\s*:\s*(.+)$")
 
 
-class ModuleForm(FlaskForm):
+class ModuleForm(Form):
     title = _title_field()
     summary = TextAreaField(
         _l("Summary"), validators=[Optional(), Length(max=300), _no_control], filters=[_strip]
@@ -146,21 +146,21 @@ class ModuleForm(FlaskForm):
         }
 
 
-class NewLessonForm(FlaskForm):
+class NewLessonForm(Form):
     slug = _slug_field(_l("Short name of the lesson"))
     # the module page holds this form and the module's own, which has a title too: ids must differ
     title = _title_field(id="new-lesson-title")
     submit = SubmitField(_l("Add the lesson"))
 
 
-class LessonForm(FlaskForm):
+class LessonForm(Form):
     title = _title_field()
     body = TextAreaField(_l("Lesson (Markdown)"), validators=[Optional(), Length(max=200_000)])
     preview = SubmitField(_l("Preview"))
     submit = SubmitField(_l("Save the lesson"))
 
 
-class QuizForm(FlaskForm):
+class QuizForm(Form):
     title = _title_field()
     pass_mark = IntegerField(
         _l("Pass mark (percent)"), validators=[DataRequired(), NumberRange(min=1, max=100)]
@@ -168,7 +168,7 @@ class QuizForm(FlaskForm):
     submit = SubmitField(_l("Save the quiz settings"))
 
 
-class QuestionForm(FlaskForm):
+class QuestionForm(Form):
     slug = _slug_field(_l("Short name of the question"))
     type = SelectField(
         _l("Type"),
@@ -240,7 +240,7 @@ for _n in range(1, CHOICES + 1):
     setattr(QuestionForm, f"correct_{_n}", BooleanField(_l("correct")))
 
 
-class PublishForm(FlaskForm):
+class PublishForm(Form):
     change_note = TextAreaField(
         _l("What changed (shown in the version history)"),
         validators=[DataRequired(), Length(max=2000)],
@@ -249,19 +249,19 @@ class PublishForm(FlaskForm):
     submit = SubmitField(_l("Publish this version"))
 
 
-class ActionForm(FlaskForm):
+class ActionForm(Form):
     """A button: move, delete, start or discard a draft, archive."""
 
     direction = HiddenField()
     submit = SubmitField(_l("Go"))
 
 
-class ImportForm(FlaskForm):
+class ImportForm(Form):
     bundle = FileField(_l("Course bundle (.zip)"), validators=[FileRequired()])
     submit = SubmitField(_l("Check and import"))
 
 
-class MemberForm(FlaskForm):
+class MemberForm(Form):
     email = StringField(
         _l("E-mail of the trainer"), validators=[DataRequired(), Length(max=254)], filters=[_strip]
     )
@@ -274,7 +274,7 @@ class MemberForm(FlaskForm):
     submit = SubmitField(_l("Save"))
 
 
-class ImageForm(FlaskForm):
+class ImageForm(Form):
     image = FileField(_l("Image (PNG, JPEG, GIF or WebP, at most 2 MB)"), validators=[FileRequired()])
     alt = StringField(_l("Text alternative (what the image shows)"), validators=[Optional(), Length(max=200)])
     lesson = HiddenField()

@@ -7,7 +7,6 @@ from typing import Any
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
@@ -16,6 +15,7 @@ from learning.authoring.blueprint import bp, current_draft, editable_course, mov
 from learning.authoring.forms import CHOICES, ActionForm, QuestionForm, QuizForm
 from learning.catalog.models import Module
 from learning.extensions import db
+from learning.forms import Form
 from learning.quizzes import services as quizzes
 
 
@@ -140,7 +140,7 @@ def preview_quiz(slug: str, module: str) -> str:
         abort(404)
     quiz_row = quizzes.load_quiz(row.quiz.id)
     assert quiz_row is not None
-    form = FlaskForm()
+    form = Form()
     if request.method == "POST":
         if not form.validate_on_submit():
             abort(400)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import DateField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from learning.forms import Form
 
-class CohortForm(FlaskForm):
+
+class CohortForm(Form):
     name = StringField(
         _l("Name (for example: Ministry of Transport, first quarter)"),
         validators=[DataRequired(), Length(max=200)],
@@ -19,7 +20,7 @@ class CohortForm(FlaskForm):
     submit = SubmitField(_l("Create the cohort"))
 
 
-class MembersForm(FlaskForm):
+class MembersForm(Form):
     emails = TextAreaField(_l("E-mail addresses, one per line"), validators=[Optional(), Length(max=200_000)])
     csv_file = FileField(_l("Or a CSV file with an 'email' column"))
     submit = SubmitField(_l("Check and add"))

@@ -106,7 +106,12 @@ def roster_from_csv(data: bytes) -> Roster:
     if "\0" in text:
         roster.problems.append(RowProblem(1, "", "the file is not a CSV text file"))
         return roster
-    rows = list(csv.reader(io.StringIO(text)))
+    try:
+        rows = list(csv.reader(io.StringIO(text)))
+    except csv.Error:
+        # a cell longer than the csv module's limit (128 KiB), or an unclosed quote that swallows the file
+        roster.problems.append(RowProblem(1, "", "the file is not a CSV file of e-mail addresses"))
+        return roster
     column = 0
     start = 0
     if rows and any(cell.strip().lower() in ("email", "e-mail", "e-mail address") for cell in rows[0]):

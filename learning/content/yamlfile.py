@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,10 @@ from typing import Any
 import yaml
 
 MAX_YAML_BYTES = 1024 * 1024
+# Course files nest four or five levels; PyYAML composes nodes recursively, so a file of a million "["
+# would end in a RecursionError (a 500 on a bundle import, found by tests) long before any size cap.
+MAX_YAML_DEPTH = 32
+BRACKETS = re.compile(r"[\[\]{}]")
 
 Path_ = tuple[str | int, ...]
 
@@ -38,11 +43,15 @@ class YamlDocument:
 
 
 class _StrictLoader(yaml.SafeLoader):
-    """Refuses anchors, aliases and explicit tags (alias bombs pass safe_load)."""
+    """Refuses anchors, aliases, explicit tags (alias bombs pass safe_load) and deep nesting."""
+
+    depth = 0
 
     def compose_node(self, parent: Any, index: Any) -> Any:  # noqa: ANN401
         event = self.peek_event()
         line = event.start_mark.line + 1
+        if self.depth > MAX_YAML_DEPTH:
+            raise YamlError(line, f"YAML nested more than {MAX_YAML_DEPTH} levels deep")
         if isinstance(event, yaml.AliasEvent):
             raise YamlError(line, "YAML aliases are not allowed")
         if getattr(event, "anchor", None):
@@ -50,13 +59,18 @@ class _StrictLoader(yaml.SafeLoader):
         tag = getattr(event, "tag", None)
         if tag is not None and tag != "!":
             raise YamlError(line, f"YAML tags are not allowed ({tag})")
-        return super().compose_node(parent, index)
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
 def parse_yaml(text: str) -> YamlDocument:
     """Parse one YAML document of plain data, raising YamlError with a line on any problem."""
     if len(text.encode("utf-8")) > MAX_YAML_BYTES:
         raise YamlError(1, f"file is larger than {MAX_YAML_BYTES // 1024} KiB")
+    _check_flow_depth(text)
     loader = _StrictLoader(text)
     try:
         node = loader.get_single_node()
@@ -73,6 +87,19 @@ def parse_yaml(text: str) -> YamlDocument:
         raise YamlError(1, f"invalid YAML: {exc}") from None
     finally:
         loader.dispose()
+
+
+def _check_flow_depth(text: str) -> None:
+    """Refuse deep [ and { nesting before PyYAML's scanner sees it: it weighs every open bracket of a
+    line against every other, so a line of "[" costs about a second however the composer stops it.
+    Brackets inside quoted text count too, which refuses only text with more than MAX_YAML_DEPTH
+    unbalanced ones."""
+    depth = 0
+    for match in BRACKETS.finditer(text):
+        depth = depth + 1 if match.group() in "[{" else max(depth - 1, 0)
+        if depth > MAX_YAML_DEPTH:
+            line = text.count("\n", 0, match.start()) + 1
+            raise YamlError(line, f"YAML nested more than {MAX_YAML_DEPTH} levels deep")
 
 
 def _to_data(loader: _StrictLoader, node: yaml.Node, path: Path_, lines: dict[Path_, int]) -> Any:

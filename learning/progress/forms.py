@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import SubmitField
 
+from learning.forms import Form
 
-class EnrolForm(FlaskForm):
+
+class EnrolForm(Form):
     submit = SubmitField(_l("Enrol in this course"))
 
 
-class LeaveForm(FlaskForm):
+class LeaveForm(Form):
     submit = SubmitField(_l("Leave this course"))
 
 
-class CompleteLessonForm(FlaskForm):
+class CompleteLessonForm(Form):
     submit = SubmitField(_l("Mark as complete and continue"))

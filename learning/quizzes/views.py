@@ -5,11 +5,11 @@ from __future__ import annotations
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 from learning.catalog.models import Course
 from learning.extensions import db
+from learning.forms import Form
 from learning.progress import services as progress
 from learning.progress.models import Enrolment
 from learning.quizzes import services
@@ -46,7 +46,7 @@ def _answers_from_form(quiz: Quiz) -> dict[int, list[int]]:
 @bp.route("/quizzes/<int:quiz_id>", methods=["GET", "POST"])
 def take(quiz_id: int) -> str | Response | tuple[str, int]:
     quiz, enrolment = _quiz_for_learner(quiz_id)
-    form = FlaskForm()
+    form = Form()
     state = progress.progress_for(enrolment, enrolment.version_id).modules[quiz.module.slug]
     if request.method == "POST":
         if not form.validate_on_submit():

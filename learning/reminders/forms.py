@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, SubmitField
 
+from learning.forms import Form
 from learning.reminders.models import ALL, RULES
 
 RULE_LABELS = {
@@ -17,7 +17,7 @@ RULE_LABELS = {
 assert set(RULE_LABELS) == set(RULES)
 
 
-class PreferencesForm(FlaskForm):
+class PreferencesForm(Form):
     inactivity = BooleanField(RULE_LABELS["inactivity"])
     deadline = BooleanField(RULE_LABELS["deadline"])
     certificate = BooleanField(RULE_LABELS["certificate"])
@@ -35,7 +35,7 @@ class PreferencesForm(FlaskForm):
         return chosen | {ALL} if self.stop_all.data else chosen
 
 
-class UnsubscribeForm(FlaskForm):
+class UnsubscribeForm(Form):
     """The confirm button of an unsubscribe link; the signed token stands in for the CSRF token, as
     mail programs post RFC 8058's one-click request without one."""
 

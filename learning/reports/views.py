@@ -8,7 +8,6 @@ from typing import Any
 from flask import Blueprint, abort, current_app, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from markupsafe import Markup
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -17,6 +16,7 @@ from learning.auth.choices import ORGANISATION_TYPE_LABELS, countries
 from learning.capstone.views import download as attachment_download
 from learning.cohorts.models import Cohort
 from learning.extensions import db
+from learning.forms import Form
 from learning.reports import catalogue, charts, jobs, library, queries
 from learning.reports.exports import XLSX_MIMETYPE, table_csv_response, table_xlsx_bytes, xlsx_response
 from learning.reports.filters import FilterError, Filters, parse_filters
@@ -38,7 +38,7 @@ DRILL = {
 }
 
 
-class ExportForm(FlaskForm):
+class ExportForm(Form):
     """Only a CSRF-protected button: start preparing a large export."""
 
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import shutil
+import time
+import tracemalloc
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -53,12 +57,32 @@ def test_pdf_and_docx_are_kept_and_downloaded_as_attachments(
     assert "sandbox" in response.headers["Content-Security-Policy"]
 
 
+def docx_bomb() -> bytes:
+    """A .docx of a few hundred kilobytes whose document.xml expands to 210 MB (built when used)."""
+    return docx_with(
+        [("[Content_Types].xml", b"<Types/>"), ("word/document.xml", b"0" * (210 * 1024 * 1024))]
+    )
+
+
+def docx_with(entries: list[tuple[str, bytes]]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in entries:
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
 @pytest.mark.parametrize(
     ("data", "name", "status"),
     [
         (PNG, "plan.pdf", 400),
         (b"PK\x03\x04not really a zip", "plan.docx", 400),
         (b"%PDF-" + b"0" * (11 * 1024 * 1024), "big.pdf", 413),
+        (b"<html><script>alert(1)</script></html>", "plan.pdf", 400),
+        (b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>', "plan.docx", 400),
+        (docx_bomb, "bomb.docx", 400),
+        (docx_with([("word/document.xml", b"<w/>"), ("../../evil.sh", b"x")]), "slip.docx", 400),
+        (docx_with([("word/document.xml", b"<w/>"), ("/etc/cron.d/evil", b"x")]), "abs.docx", 400),
     ],
 )
 def test_other_files_and_big_ones_are_refused_with_nothing_saved(
@@ -67,8 +91,17 @@ def test_other_files_and_big_ones_are_refused_with_nothing_saved(
     with_capstone()
     login(client, learner)
     before = _stored(app) if (Path(app.config["STORAGE_PATH"]) / "capstone").exists() else []
+    data = data() if callable(data) else data
+    tracemalloc.start()
+    started = time.perf_counter()
     response = post_plan(client, attachment=(data, name))
+    elapsed = time.perf_counter() - started
+    _current, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    figures = f"{elapsed * 1000:.1f} ms, peak {peak / 2**20:.1f} MB"
+    print(f"\nattachment {name!r}: {response.status_code} in {figures}")
     assert response.status_code == status
+    assert peak < 50 * 1024 * 1024
     assert db.session.scalar(select(CapstoneSubmission)) is None
     after = _stored(app) if (Path(app.config["STORAGE_PATH"]) / "capstone").exists() else []
     assert after == before
@@ -111,3 +144,27 @@ def test_a_new_attachment_replaces_the_old_file_once_committed(
     assert post_plan(client, attachment=(docx_bytes(), "plan.docx"), submit=False).status_code == 302
     assert _stored(app) == second
     assert client.get(f"{PAGE}/attachment").data == docx_bytes()
+
+
+@pytest.mark.parametrize(
+    "name", ["../../../evil.pdf", "/etc/evil.pdf", "a\x00b.pdf", "..\\..\\evil.pdf", "é" * 300]
+)
+def test_an_attachment_is_stored_inside_its_folder_whatever_its_name(
+    app, client, login, learner, with_capstone, no_stored_plans, name: str
+) -> None:
+    with_capstone()
+    login(client, learner)
+    storage = Path(app.config["STORAGE_PATH"]).resolve()
+    outside = set(storage.parent.rglob("*evil*"))
+    assert post_plan(client, attachment=(PDF, name), submit=False).status_code == 302
+    stored = _stored(app)
+    assert len(stored) == 1 and stored[0].resolve().is_relative_to(storage / "capstone")
+    assert set(storage.parent.rglob("*evil*")) == outside
+    response = client.get(f"{PAGE}/attachment")
+    disposition = response.headers["Content-Disposition"]
+    assert (
+        response.data == PDF
+        and "/" not in disposition
+        and "\\" not in disposition
+        and "\x00" not in disposition
+    )

@@ -6,17 +6,22 @@ from __future__ import annotations
 import csv
 import io
 import re
+import time
+import tracemalloc
+import zipfile
 from datetime import date
 
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
+from werkzeug.datastructures import FileStorage
 
 from learning.catalog.models import Course, CourseMember
 from learning.cohorts.models import Cohort, CohortInvitation, CohortMember
 from learning.extensions import db
 from learning.progress import services as progress
 from learning.progress.models import Enrolment
+from tests.capstone.conftest import post_multipart
 from tests.conftest import csrf_from, post_form
 
 
@@ -43,10 +48,8 @@ def add(client: FlaskClient, cohort: Cohort, emails: str = "", csv_bytes: bytes 
     page = client.get(f"/authoring/cohorts/{cohort.id}").get_data(as_text=True)
     data: dict[str, object] = {"csrf_token": csrf_from(page), "emails": emails}
     if csv_bytes is not None:
-        data["csv_file"] = (io.BytesIO(csv_bytes), "learners.csv")
-    return client.post(
-        f"/authoring/cohorts/{cohort.id}/members", data=data, content_type="multipart/form-data"
-    )
+        data["csv_file"] = FileStorage(io.BytesIO(csv_bytes), "learners.csv")
+    return post_multipart(client, f"/authoring/cohorts/{cohort.id}/members", data)
 
 
 def test_learners_join_and_strangers_are_invited(trainer_client: FlaskClient, create_user, mailbox) -> None:
@@ -110,6 +113,48 @@ def test_a_bad_csv_reports_every_row_and_changes_nothing(
     assert mailbox.messages == []
     assert add(trainer_client, cohort, csv_bytes=b"\xff\xfe\x00bad").status_code == 422
     assert add(trainer_client, cohort, "").status_code == 422
+
+
+def _zip_bomb() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("learners.csv", b"email\n" + b"0" * 20_000_000)
+    return buffer.getvalue()
+
+
+HOSTILE_CSV = {
+    "an image behind .csv": (b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4, 422),
+    "a zip bomb behind .csv": (_zip_bomb(), 422),
+    "UTF-16": ("email\nlearner@example.org\n".encode("utf-16"), 422),
+    "a NUL byte": (b"email\nlearner@example.org\x00\n", 422),
+    "a cell past the csv module's limit": (b"email\n" + b"a" * 200_000 + b"@example.org\n", 422),
+    "an unclosed quote": (b'email\n"' + b"a" * 300_000, 422),
+    "a YAML alias bomb": (b"a: &a [x, x]\nb: &b [*a, *a]\n", 422),
+    "larger than 2 MB": (b"email\n" + b"learner@example.org\n" * 120_000, 422),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE_CSV))
+def test_hostile_csv_files_are_refused_and_change_nothing(
+    trainer_client: FlaskClient, mailbox, case: str
+) -> None:
+    """Refused with the page's problem list (never a 500), nothing applied; time and memory printed."""
+    data, status = HOSTILE_CSV[case]
+    cohort = make_cohort(trainer_client)
+    tracemalloc.start()
+    started = time.perf_counter()
+    response = add(trainer_client, cohort, csv_bytes=data)
+    elapsed = time.perf_counter() - started
+    _current, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    figures = f"{elapsed * 1000:.1f} ms, peak {peak / 2**20:.2f} MB"
+    print(f"\ncohort CSV {case!r}: {response.status_code} in {figures}")
+    assert response.status_code == status
+    assert "problem" in response.get_data(as_text=True).lower() or "larger" in response.get_data(as_text=True)
+    assert peak < 50 * 1024 * 1024
+    assert db.session.scalar(select(func.count()).select_from(CohortMember)) == 0
+    assert db.session.scalar(select(func.count()).select_from(CohortInvitation)) == 0
+    assert mailbox.messages == []
 
 
 def test_a_good_csv_adds_everyone(trainer_client: FlaskClient, create_user, mailbox) -> None:
