@@ -104,6 +104,7 @@ def register_blueprints(app: Flask) -> None:
     from learning.cohorts.views import public as cohorts_bp
     from learning.extensions import csrf
     from learning.health import bp as health_bp
+    from learning.privacy.views import bp as privacy_bp
     from learning.progress.views import bp as progress_bp
     from learning.quizzes.views import bp as quizzes_bp
     from learning.reminders.views import bp as reminders_bp
@@ -123,6 +124,7 @@ def register_blueprints(app: Flask) -> None:
         capstone_bp,
         media_bp,
         reports_bp,
+        privacy_bp,
         api_bp,
     ):
         app.register_blueprint(blueprint)

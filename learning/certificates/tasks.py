@@ -46,7 +46,8 @@ def issue_certificate(self: Task, enrolment_id: int) -> None:
         # What the rest needs, read before the commit expires the row: no reloading afterwards.
         certificate_id, serial = certificate.id, certificate.serial
         unannounced = certificate.email_sent_at is None
-        content = services.content_of(certificate) if services.needs_pdf(certificate) else None
+        wanted = services.needs_pdf(certificate) and certificate.holder_erased_at is None
+        content = services.content_of(certificate) if wanted else None
         db.session.commit()
         if content is not None:  # rendered outside the short issuing transaction
             services.render_and_store(certificate_id, serial, content)

@@ -125,6 +125,8 @@ def download(data: bytes, mimetype: str, filename: str) -> Response:
 @login_required
 def pdf(serial: str) -> Response:
     certificate = own_or_staff(serial)
+    if certificate.holder_erased_at is not None:
+        abort(404)  # the PDF went with the account; the row holds no name to render it again
     note_download(certificate, current_user.id)
     data = services.pdf_bytes(certificate)
     db.session.commit()  # a PDF rendered again is kept
