@@ -45,7 +45,9 @@ PERSONAL_DATA: dict[str, Handling] = {
     ),
     "certificates.enrolment_id": Handling("certificates", "as certificates.user_id"),
     "certificates.superseded_by_id": Handling("certificates", "as certificates.user_id"),
-    "certificate_events.certificate_id": Handling("certificates", "names in the details removed"),
+    "certificate_events.certificate_id": Handling(
+        "certificates", "names and the e-mail address in the details removed"
+    ),
     "cohort_members.user_id": Handling("cohorts", KEEP),
     "cohort_invitations.accepted_user_id": Handling("cohort_invitations", "the e-mail address removed"),
     "reminder_opt_outs.user_id": Handling("reminders", "deleted"),

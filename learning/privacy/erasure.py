@@ -171,9 +171,11 @@ def erase_account(
 
 
 def _certificates(user: User, actor: User, choice: str, now: datetime, result: Erased) -> None:
+    personal = {user.email, user.full_name}  # what the trail may have recorded: names, the address
     for certificate in db.session.scalars(
         select(Certificate).where(Certificate.user_id == user.id).order_by(Certificate.id)
     ):
+        personal.add(certificate.holder_name)
         if certificate.pdf_key:
             result.files.append(certificate.pdf_key)
         if choice == "revoke" and certificate.status == "valid":
@@ -188,14 +190,14 @@ def _certificates(user: User, actor: User, choice: str, now: datetime, result: E
         certificate.holder_erased_at = now
         if certificate.email_sent_at is None:
             certificate.email_failed_at = certificate.email_failed_at or now
-    # names written into the trail by reissues
+    # the trail keeps what happened and why, not to whom: reissues record names, e-mails the address
     for event in db.session.scalars(
         select(CertificateEvent).where(
             CertificateEvent.certificate_id.in_(select(Certificate.id).where(Certificate.user_id == user.id))
         )
     ):
-        if {"old_name", "new_name"} & set(event.details):
-            event.details = {k: v for k, v in event.details.items() if k not in ("old_name", "new_name")}
+        if any(value in personal for value in event.details.values()):
+            event.details = {k: v for k, v in event.details.items() if v not in personal}
 
 
 def _delete_export(name: str) -> None:

@@ -7,6 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, RadioField, StringField, SubmitField
 from wtforms.validators import DataRequired, InputRequired, Length
 
+from learning.auth.choices import options
 from learning.auth.passwords import MAX_LENGTH
 
 
@@ -26,10 +27,12 @@ class StaffEraseForm(FlaskForm):
     )
     certificates = RadioField(
         _l("Certificates already issued"),
-        choices=[
-            ("keep", _l("Keep them: they still verify, as issued to a deleted account")),
-            ("revoke", _l("Revoke them")),
-        ],
+        choices=options(
+            [
+                ("keep", _l("Keep them: they still verify, as issued to a deleted account")),
+                ("revoke", _l("Revoke them")),
+            ]
+        ),
         validators=[InputRequired()],
     )
     reason = StringField(

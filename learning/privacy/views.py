@@ -103,6 +103,9 @@ def accounts() -> str:
 @role_required(*STAFF)
 def erase_account_on_request(user_id: int) -> BaseResponse | tuple[str, int]:
     user = _erasable(user_id)
+    if user.erased_at is not None:
+        flash(_("This account is already erased."), "info")
+        return redirect(url_for("privacy.accounts"))
     form = StaffEraseForm()
     if form.validate_on_submit():
         if normalise_email(form.confirm_email.data or "") != user.email:
