@@ -140,6 +140,7 @@ def register_errorhandlers(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     from learning.auth.cli import users_cli
+    from learning.backup.cli import backup_cli
     from learning.certificates.cli import certificates_cli
     from learning.content.cli import content_cli
     from learning.reminders.cli import reminders_cli
@@ -150,6 +151,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(reminders_cli)
     app.cli.add_command(certificates_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(backup_cli)
 
 
 def register_security(app: Flask) -> None:
