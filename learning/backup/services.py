@@ -91,11 +91,19 @@ def _run(command: list[str], env: dict[str, str]) -> None:
         raise BackupError(f"{Path(command[0]).name} failed: {done.stderr.strip()}")
 
 
-def _revision() -> str | None:
+def _revision(copy: sqlite3.Connection | None = None) -> str | None:
+    """The migration the database is at (None for a schema made by create_all). SQLite's is read from
+    the copy: the application's connections begin with BEGIN IMMEDIATE and would wait for any writer."""
+    query = "SELECT version_num FROM alembic_version"
+    if copy is not None:
+        if copy.execute("SELECT 1 FROM sqlite_master WHERE name = 'alembic_version'").fetchone() is None:
+            return None
+        row = copy.execute(query).fetchone()
+        return str(row[0]) if row else None
     if "alembic_version" not in inspect(db.engine).get_table_names():
         return None
     with db.engine.connect() as connection:
-        return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        return connection.execute(text(query)).scalar()
 
 
 def _copy_tree(source: Path, target: Path, files: dict[str, str], prefix: str) -> None:
@@ -126,6 +134,7 @@ def create_backup(target: Path) -> Manifest:
         try:
             with copy:
                 source.backup(copy)  # a consistent snapshot, even of a WAL database being written
+            revision = _revision(copy)
         finally:
             copy.close()
             source.close()
@@ -134,6 +143,7 @@ def create_backup(target: Path) -> Manifest:
         command, env = _pg_command("pg_dump", "--format=custom", "--no-owner", "--no-privileges",
                                    f"--file={target / name}")  # fmt: skip
         _run(command, env)
+        revision = _revision()
     database_sha = sha256(target / name)
     _copy_tree(Path(current_app.config["STORAGE_PATH"]), target, files, "storage")
     key_file = Path(current_app.instance_path) / SIGNING_KEY_FILE
@@ -145,7 +155,7 @@ def create_backup(target: Path) -> Manifest:
     manifest = {
         "format": FORMAT,
         "created_at": utcnow().isoformat(),
-        "database": {"kind": kind, "file": name, "sha256": database_sha, "revision": _revision()},
+        "database": {"kind": kind, "file": name, "sha256": database_sha, "revision": revision},
         "files": files,
     }
     (target / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
