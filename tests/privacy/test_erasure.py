@@ -13,11 +13,14 @@ from sqlalchemy import select
 from learning.audit.models import AuditEvent
 from learning.auth import services as auth
 from learning.auth.models import User
+from learning.catalog.models import Course, CourseMember
 from learning.certificates import services as certificates
 from learning.certificates.models import Certificate
 from learning.cohorts.models import Cohort
 from learning.extensions import db
 from learning.privacy.erasure import ErasureError, erase_account
+from learning.reports.jobs import export_folder
+from learning.reports.models import ReportExport, ReportMailing
 from learning.storage import storage
 from tests.conftest import csrf_from, post_form
 from tests.fixtures.api import ApiClient
@@ -246,3 +249,29 @@ def test_who_may_erase_whom(
     assert staff.post(f"/secretariat/accounts/{secretariat.id}/erase", data=own).status_code == 400
     db.session.expire_all()
     assert admin.erased_at is None and secretariat.erased_at is None
+
+
+def test_erasing_a_staff_account_removes_its_report_exports_and_memberships(
+    app: Flask, create_user: Callable[..., User], course: Course
+) -> None:
+    staff = create_user(roles=("secretariat", "trainer"))
+    admin = create_user(roles=("admin",))
+    with app.test_request_context():
+        folder = export_folder()
+    (folder / "learners-privacy-test.csv").write_text("name\nSomeone Else\n")
+    db.session.add(
+        ReportExport(user_id=staff.id, report="learners", params={}, format="csv", status="done",
+                     file_name="learners.csv", path="learners-privacy-test.csv")
+    )  # fmt: skip
+    db.session.add(ReportMailing(user_id=staff.id, period="2026-11"))
+    db.session.add(CourseMember(course_id=course.id, user_id=staff.id, role="owner"))
+    db.session.commit()
+    with pytest.raises(ErasureError):
+        erase_account(staff, admin, "shred")
+    result = erase_account(staff, admin)
+    db.session.commit()
+    assert result.certificates_kept == result.certificates_revoked == 0
+    assert not (folder / "learners-privacy-test.csv").exists()
+    for model in (ReportExport, ReportMailing, CourseMember):
+        assert db.session.scalar(select(model).where(model.user_id == staff.id)) is None
+    assert staff.roles == {"learner"} and not staff.active
