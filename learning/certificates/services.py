@@ -217,12 +217,15 @@ def render_and_store(certificate_id: int, serial: str, content: CertificateConte
             ", ".join(f"U+{ord(ch[0]):04X}" for ch in rendered.missing),
         )
     key = f"certificates/{serial.lower()}.pdf"
-    storage(durable=False).save(key, rendered.data)  # pdf_bytes checks the digest and renders again
-    db.session.execute(
+    files = storage(durable=False)
+    files.save(key, rendered.data)  # pdf_bytes checks the digest and renders again
+    recorded = db.session.execute(
         update(Certificate)
-        .where(Certificate.id == certificate_id)
+        .where(Certificate.id == certificate_id, Certificate.holder_erased_at.is_(None))
         .values(pdf_key=key, pdf_sha256=hashlib.sha256(rendered.data).hexdigest())
     )
+    if recorded.rowcount == 0:  # type: ignore[attr-defined]
+        files.delete(key)  # the holder's account was erased while this was rendered: no name stays
     return rendered.data
 
 

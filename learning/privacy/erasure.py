@@ -71,6 +71,11 @@ def erase_account(
     choice = certificate_choice or current_app.config["ERASURE_CERTIFICATES"]
     if choice not in CERTIFICATE_CHOICES:
         raise ErasureError("bad_choice", _("Choose whether certificates are kept or revoked."))
+    # one erasure at a time: a second request (another tab, staff at once) waits, then finds it done
+    locked = db.session.scalar(
+        select(User).where(User.id == user.id).with_for_update().execution_options(populate_existing=True)
+    )
+    assert locked is not None
     if user.erased_at is not None:
         raise ErasureError("already_erased", _("This account is already erased."))
     now = utcnow()

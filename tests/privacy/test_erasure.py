@@ -275,3 +275,20 @@ def test_erasing_a_staff_account_removes_its_report_exports_and_memberships(
     for model in (ReportExport, ReportMailing, CourseMember):
         assert db.session.scalar(select(model).where(model.user_id == staff.id)) is None
     assert staff.roles == {"learner"} and not staff.active
+
+
+def test_a_pdf_rendered_while_the_account_is_erased_is_not_kept(
+    rich_learner: Callable[..., Traces], create_user: Callable[..., User]
+) -> None:
+    """A worker read the certificate, the account was erased, then the worker stored the PDF it rendered."""
+    traces = rich_learner()
+    certificate = db.session.scalar(select(Certificate).where(Certificate.user_id == traces.user.id))
+    assert certificate is not None
+    certificate_id, serial, content = certificate.id, certificate.serial, certificates.content_of(certificate)
+    erase_account(traces.user, create_user(roles=("admin",)))
+    db.session.commit()
+    certificates.render_and_store(certificate_id, serial, content)
+    db.session.commit()
+    db.session.expire_all()
+    assert certificate.pdf_key is None
+    assert not storage().exists(f"certificates/{serial.lower()}.pdf")
