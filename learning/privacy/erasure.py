@@ -136,11 +136,12 @@ def erase_account(
             CohortInvitation.email == old_email, CohortInvitation.accepted_user_id.is_(None)
         )
     )
-    db.session.execute(
-        update(CohortInvitation)
-        .where(or_(CohortInvitation.email == old_email, CohortInvitation.accepted_user_id == user.id))
-        .values(email=new_email)
-    )
+    for invitation in db.session.scalars(
+        select(CohortInvitation).where(
+            or_(CohortInvitation.email == old_email, CohortInvitation.accepted_user_id == user.id)
+        )
+    ):  # one address each: (cohort, email) is unique, and two addresses may have led to one account
+        invitation.email = f"erased-{user.id}-{invitation.id}@{ERASED_DOMAIN}"
     db.session.execute(update(AuditEvent).where(AuditEvent.subject == old_email).values(subject=new_email))
 
     _certificates(user, actor, choice, now, result)
