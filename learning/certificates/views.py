@@ -13,6 +13,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 
 from learning import throttle
+from learning.auth.choices import has_control_characters
 from learning.auth.login import role_required
 from learning.auth.models import User
 from learning.certificates import credential, keys, services
@@ -153,7 +154,7 @@ def credential_file(serial: str) -> Response:
 def manage_list() -> str:
     query = request.args.get("q", "").strip()[:254]
     found: list[Certificate] = []
-    if query:
+    if query and not has_control_characters(query):  # PostgreSQL refuses a NUL in a query
         user_ids = select(User.id).where(User.email == query.lower())
         found = list(
             db.session.scalars(

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, RadioField, StringField, SubmitField
-from wtforms.validators import DataRequired, InputRequired, Length
+from wtforms import BooleanField, Field, PasswordField, RadioField, StringField, SubmitField
+from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
-from learning.auth.choices import options
+from learning.auth.choices import has_control_characters, options
 from learning.auth.passwords import MAX_LENGTH
+
+
+def _no_control_characters(form: FlaskForm, field: Field) -> None:
+    if field.data and has_control_characters(field.data):
+        raise ValidationError(_l("Remove the control characters (such as line breaks) from this field."))
 
 
 class EraseOwnAccountForm(FlaskForm):
@@ -23,7 +28,7 @@ class EraseOwnAccountForm(FlaskForm):
 class StaffEraseForm(FlaskForm):
     confirm_email = StringField(
         _l("Type the account's e-mail address to confirm"),
-        validators=[DataRequired(), Length(max=254)],
+        validators=[DataRequired(), Length(max=254), _no_control_characters],
     )
     certificates = RadioField(
         _l("Certificates already issued"),
@@ -36,6 +41,7 @@ class StaffEraseForm(FlaskForm):
         validators=[InputRequired()],
     )
     reason = StringField(
-        _l("Request (reference or reason, for the audit log)"), validators=[DataRequired(), Length(max=200)]
+        _l("Request (reference or reason, for the audit log)"),
+        validators=[DataRequired(), Length(max=200), _no_control_characters],
     )
     submit = SubmitField(_l("Erase this account"))

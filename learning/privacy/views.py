@@ -20,6 +20,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 
 from learning.audit.models import AuditEvent
+from learning.auth.choices import has_control_characters
 from learning.auth.login import role_required
 from learning.auth.models import User
 from learning.auth.passwords import verify_password
@@ -86,7 +87,10 @@ def _erasable(user_id: int) -> User:
 @role_required(*STAFF)
 def accounts() -> str:
     query = request.args.get("q", "").strip()[:254]
-    found = db.session.scalar(select(User).where(User.email == normalise_email(query))) if query else None
+    # no address holds control characters (and PostgreSQL refuses a NUL in a query: a 500, not an answer)
+    found = None
+    if query and not has_control_characters(query):
+        found = db.session.scalar(select(User).where(User.email == normalise_email(query)))
     erasures = list(
         db.session.scalars(
             select(AuditEvent)

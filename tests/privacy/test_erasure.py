@@ -292,3 +292,25 @@ def test_a_pdf_rendered_while_the_account_is_erased_is_not_kept(
     db.session.expire_all()
     assert certificate.pdf_key is None
     assert not storage().exists(f"certificates/{serial.lower()}.pdf")
+
+
+def test_bad_input_gets_a_clear_answer_never_a_500(
+    app: Flask, client: FlaskClient, create_user: Callable[..., User], login: Callable[..., None]
+) -> None:
+    staff = create_user(roles=("secretariat",))
+    learner = create_user()
+    login(client, staff)
+    # PostgreSQL refuses a NUL in a query: these were 500s there (the certificates search too)
+    for query in ("%00", "a%00b@example.org", "x" * 5000, "%E2%80%AE@example.org"):
+        response = client.get(f"/secretariat/accounts?q={query}")
+        assert response.status_code == 200 and b"No account has this address." in response.data, query
+        assert client.get(f"/secretariat/certificates?q={query}").status_code == 200, query
+    page = client.get(f"/secretariat/accounts?q={learner.email}").get_data(as_text=True)
+    form = {"csrf_token": csrf_from(page), "confirm_email": learner.email, "certificates": "keep"}
+    for bad in ({"reason": "a\x00b"}, {"reason": "x" * 201}, {"reason": ""},
+                {"reason": "ok", "confirm_email": "\x00"}, {"reason": "ok", "certificates": ""}):  # fmt: skip
+        response = client.post(f"/secretariat/accounts/{learner.id}/erase", data={**form, **bad})
+        assert response.status_code == 400, bad
+    assert client.post("/secretariat/accounts/abc/erase", data=form).status_code == 404
+    db.session.expire_all()
+    assert learner.erased_at is None
