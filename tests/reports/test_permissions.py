@@ -11,7 +11,10 @@ from flask.testing import FlaskClient
 
 from learning.auth.models import User
 from learning.extensions import db
+from learning.progress.models import Enrolment
 from learning.reports import jobs
+from tests.capstone.conftest import PDF
+from tests.reports.test_library import make_plan
 
 PRINCIPALS = ("anonymous", "learner", "trainer", "secretariat", "admin")
 STAFF_ONLY = {"anonymous": "login", "learner": "403", "trainer": "403", "secretariat": "ok", "admin": "ok"}
@@ -28,6 +31,10 @@ TABLE: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/reports/export/funnel.csv"): STAFF_ONLY,
     ("GET", "/reports/exports/JOB"): STAFF_ONLY,
     ("GET", "/reports/exports/JOB/download"): STAFF_ONLY,
+    ("GET", "/reports/good-practice"): STAFF_ONLY,
+    ("GET", "/reports/good-practice/PLAN"): STAFF_ONLY,
+    ("GET", "/reports/good-practice/PLAN.md"): STAFF_ONLY,
+    ("GET", "/reports/good-practice/PLAN/attachment"): STAFF_ONLY,
     ("GET", "/api/v1/reports/completion"): STAFF_ONLY,
     ("GET", "/api/v1/reports/tables/funnel"): STAFF_ONLY,
 }
@@ -39,6 +46,7 @@ def _rule_path(rule: str) -> set[str]:
     return {
         rule.replace("<name>.<any(csv, xlsx):fmt>", "funnel.csv")
         .replace("<int:job_id>", "JOB")
+        .replace("<int:submission_id>", "PLAN")
         .replace("<name>", "funnel")
     }
 
@@ -84,9 +92,10 @@ def outcome(status: int, location: str) -> str:
 
 def test_every_route_against_every_principal(
     principals: dict[str, tuple[FlaskClient, dict[str, str], User | None]], app: Flask, tmp_path: Path,
-    queued: list[int],
+    queued: list[int], create_user: Callable[..., User], enrol: Callable[[User], Enrolment],
 ) -> None:  # fmt: skip
     app.config.update(WTF_CSRF_ENABLED=False, REPORT_EXPORT_PATH=str(tmp_path))
+    plan = make_plan(create_user(), enrol, attachment=PDF)
     mismatches = []
     try:
         for method, template in sorted(TABLE):
@@ -101,6 +110,7 @@ def test_every_route_against_every_principal(
                     db.session.commit()
                     jobs.run_export(job.id)
                     path = template.replace("JOB", str(job.id))
+                path = path.replace("PLAN", str(plan.id))
                 call = client.get if method == "GET" else client.post
                 response = call(path, headers=headers if path.startswith("/api/") else {}, data={})
                 response.close()
