@@ -111,6 +111,7 @@ def register_blueprints(app: Flask) -> None:
     from learning.cohorts.views import public as cohorts_bp
     from learning.extensions import csrf
     from learning.health import bp as health_bp
+    from learning.privacy.views import bp as privacy_bp
     from learning.progress.views import bp as progress_bp
     from learning.quizzes.views import bp as quizzes_bp
     from learning.reminders.views import bp as reminders_bp
@@ -130,6 +131,7 @@ def register_blueprints(app: Flask) -> None:
         capstone_bp,
         media_bp,
         reports_bp,
+        privacy_bp,
         api_bp,
     ):
         app.register_blueprint(blueprint)
@@ -145,6 +147,7 @@ def register_errorhandlers(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     from learning.auth.cli import users_cli
+    from learning.backup.cli import backup_cli
     from learning.certificates.cli import certificates_cli
     from learning.content.cli import content_cli
     from learning.reminders.cli import reminders_cli
@@ -155,6 +158,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(reminders_cli)
     app.cli.add_command(certificates_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(backup_cli)
 
 
 def register_security(app: Flask) -> None:

@@ -130,6 +130,9 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "CERTIFICATE_EMAIL_LEASE": timedelta(minutes=10),
         "CERTIFICATE_RETRY_BACKOFF": 5.0,
         "CERTIFICATE_SWEEP_SECONDS": 60.0,
+        # Certificates of an erased account: "keep" (still verifiable, as issued to a deleted account) or
+        # "revoke"; the secretariat may choose otherwise when it erases an account on request.
+        "ERASURE_CERTIFICATES": "keep",
         "BABEL_DEFAULT_LOCALE": "en",
         "BABEL_DEFAULT_TIMEZONE": "UTC",
         "LANGUAGES": {"en": "English"},
@@ -161,6 +164,7 @@ def from_environment(environ: os._Environ[str] | dict[str, str] | None = None) -
         "CERTIFICATE_RETIRED_KEYS": "CERTIFICATE_RETIRED_KEYS",
         "CERTIFICATE_ISSUER_NAME": "CERTIFICATE_ISSUER_NAME",
         "CELERY_DEFAULT_QUEUE": "CELERY_DEFAULT_QUEUE",
+        "ERASURE_CERTIFICATES": "ERASURE_CERTIFICATES",
     }
     for name, key in simple.items():
         if env.get(name):
@@ -250,6 +254,8 @@ def finalise(config: dict[str, Any], instance_path: str) -> None:
                 "(for example: python -c 'import secrets; print(secrets.token_urlsafe(48))')."
             )
         config["SECRET_KEY"] = _instance_secret(instance_path)
+    if config["ERASURE_CERTIFICATES"] not in ("keep", "revoke"):
+        raise RuntimeError("ERASURE_CERTIFICATES must be 'keep' or 'revoke'")
     if env == "development":
         config["SESSION_COOKIE_SECURE"] = False
 

@@ -2,6 +2,7 @@
 
 from learning.api import certificates, courses, me, openapi, quizzes, tokens  # noqa: F401,E402  (registers the routes)
 from learning.api.routing import bp
+from learning.privacy import api as privacy_api  # noqa: F401,E402  (GET /me/export)
 from learning.reports import api as reports_api  # noqa: F401,E402  (the reports API routes)
 
 __all__ = ["bp"]

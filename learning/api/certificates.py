@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from flask import Response, current_app, g
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from learning import throttle
 from learning.api.routing import ApiError, api_route
@@ -20,7 +20,7 @@ class CertificateLookupOut(BaseModel):
     """What anyone holding a certificate's code may know: nothing else about the holder."""
 
     status: Literal["valid", "revoked", "superseded"]
-    holder_name: str
+    holder_name: str | None = Field(description="null: issued to an account that was erased since")
     course_title: str
     completed_at: datetime
     issued_at: datetime

@@ -50,6 +50,8 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set when the account was erased: the row stays (anonymised) so that aggregates still count it.
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     role_rows: Mapped[list[UserRole]] = relationship(back_populates="user", cascade="all, delete-orphan")
 
@@ -63,6 +65,10 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]
     @property
     def roles(self) -> set[str]:
         return {row.role for row in self.role_rows}
+
+    @property
+    def is_erased(self) -> bool:
+        return self.erased_at is not None
 
     def has_role(self, *roles: str) -> bool:
         """Return whether the user holds any of ``roles``."""

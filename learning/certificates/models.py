@@ -70,6 +70,8 @@ class Certificate(db.Model):  # type: ignore[name-defined]
     email_failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The holder's first download (PDF or credential): the reminders' "certificate" rule reads it.
     downloaded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The holder's account was erased: the name, PDF and credential are gone; the row still verifies.
+    holder_erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
     superseded_by: Mapped[Certificate | None] = relationship(

@@ -148,7 +148,7 @@ def issue_for_enrolment(enrolment_id: int) -> Certificate | None:
             & (Certificate.course_version_id == Enrolment.completed_version_id)
             & (Certificate.status != "superseded"),
         )
-        .where(Enrolment.id == enrolment_id, Enrolment.completed_at.is_not(None))
+        .where(Enrolment.id == enrolment_id, Enrolment.completed_at.is_not(None), User.erased_at.is_(None))
     ).one_or_none()  # everything issuing needs, and the state check, in one query
     if row is None:
         return None
@@ -190,6 +190,7 @@ def missing_issues(limit: int = 500) -> list[int]:
                 # the normal path is quicker; the sweep only picks up what it lost
                 Enrolment.completed_at < utcnow() - current_app.config["CERTIFICATE_EMAIL_LEASE"],
                 ~has_certificate,
+                ~Enrolment.user_id.in_(select(User.id).where(User.erased_at.is_not(None))),
             )
             .order_by(Enrolment.id)
             .limit(limit)
@@ -225,12 +226,15 @@ def render_and_store(certificate_id: int, serial: str, content: CertificateConte
             ", ".join(f"U+{ord(ch[0]):04X}" for ch in rendered.missing),
         )
     key = f"certificates/{serial.lower()}.pdf"
-    storage(durable=False).save(key, rendered.data)  # pdf_bytes checks the digest and renders again
-    db.session.execute(
+    files = storage(durable=False)
+    files.save(key, rendered.data)  # pdf_bytes checks the digest and renders again
+    recorded = db.session.execute(
         update(Certificate)
-        .where(Certificate.id == certificate_id)
+        .where(Certificate.id == certificate_id, Certificate.holder_erased_at.is_(None))
         .values(pdf_key=key, pdf_sha256=hashlib.sha256(rendered.data).hexdigest())
     )
+    if recorded.rowcount == 0:  # type: ignore[attr-defined]
+        files.delete(key)  # the holder's account was erased while this was rendered: no name stays
     return rendered.data
 
 
@@ -330,6 +334,10 @@ def reissue(certificate: Certificate, actor: User, reason: str) -> Certificate:
         raise CertificateError("reason_required", _("Give the reason for the reissue."))
     if certificate.status != "valid":
         raise CertificateError("not_valid", _("Only a valid certificate can be reissued."))
+    if certificate.holder_erased_at is not None:
+        raise CertificateError(
+            "holder_erased", _("The holder's account is erased: there is no name to reissue to.")
+        )
     holder = certificate.user
     if holder.full_name == certificate.holder_name:
         raise CertificateError(
@@ -414,7 +422,7 @@ class PublicView:
     """What anyone with the code may see: nothing but these fields."""
 
     status: str
-    holder_name: str
+    holder_name: str | None  # None: issued to an account erased since
     course_title: str
     completed_on: datetime
     issued_on: datetime
@@ -426,7 +434,7 @@ class PublicView:
 def public_view(certificate: Certificate) -> PublicView:
     return PublicView(
         status=certificate.status,
-        holder_name=certificate.holder_name,
+        holder_name=None if certificate.holder_erased_at is not None else certificate.holder_name,
         course_title=certificate.course_title,
         completed_on=certificate.completed_at,
         issued_on=certificate.issued_at,

@@ -45,8 +45,13 @@ def issue_certificate(self: Task, enrolment_id: int) -> None:
             return
         # What the rest needs, read before the commit expires the row: no reloading afterwards.
         certificate_id, serial = certificate.id, certificate.serial
-        announcement = emails.announcement_of(certificate) if emails.unannounced(certificate) else None
-        content = services.content_of(certificate) if services.needs_pdf(certificate) else None
+        wanted = services.needs_pdf(certificate) and certificate.holder_erased_at is None
+        announcement = (
+            emails.announcement_of(certificate)
+            if emails.unannounced(certificate) and certificate.holder_erased_at is None
+            else None
+        )
+        content = services.content_of(certificate) if wanted else None
         db.session.commit()
         pdf = None
         if content is not None:  # rendered outside the short issuing transaction

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 
 from learning import throttle
+from learning.auth.choices import has_control_characters
 from learning.auth.models import User
 from learning.certificates import credential, keys, services
 from learning.certificates.forms import ReissueForm, RevokeForm
@@ -131,6 +132,8 @@ def pdf(serial: str) -> Response:
     """The PDF; the dashboard's button POSTs, which records the holder's first download (the reminders'
     certificate rule reads it); a GET (a saved link, the secretariat) only serves the file."""
     certificate = own_or_staff(serial)
+    if certificate.holder_erased_at is not None:
+        abort(404)  # the PDF went with the account; the row holds no name to render it again
     if request.method == "POST":
         note_download(certificate, current_user.id)
     data = services.pdf_bytes(certificate)
@@ -157,7 +160,7 @@ def credential_file(serial: str) -> Response:
 def manage_list() -> str:
     query = request.args.get("q", "").strip()[:254]
     found: list[Certificate] = []
-    if query:
+    if query and not has_control_characters(query):  # PostgreSQL refuses a NUL in a query
         user_ids = select(User.id).where(User.email == query.lower())
         found = list(
             db.session.scalars(

@@ -1,0 +1,1 @@
+"""Your data: everything the platform holds about a learner, downloaded as JSON, and account erasure."""
