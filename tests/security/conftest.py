@@ -305,6 +305,8 @@ def _build(app: Flask) -> tuple[dict[str, User], dict[str, Any], dict[str, dict[
         "cohorts.invitation": {"token": invitation},
         "reminders.unsubscribe": {"token": unsubscribe_token(users["learner_a"].id)},
         "media.image": {"name": image},
+        # a learner of no one's: the walk's erasure requests never reach anyone the other tests use
+        "privacy.erase_account_on_request": {"user_id": _user("spare@example.org", "Spare", set()).id},
         **{
             f"reports.good_practice_{name}": {"submission_id": shared.id}
             for name in ("plan", "markdown", "attachment")
