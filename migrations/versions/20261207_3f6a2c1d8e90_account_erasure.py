@@ -1,7 +1,7 @@
 """Account erasure: when a user was erased, and when a certificate's holder was.
 
 Revision ID: 3f6a2c1d8e90
-Revises: bb696d421cd0
+Revises: a3c1e5d7f901
 Create Date: 2026-12-07 00:00:00.000000
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "3f6a2c1d8e90"
-down_revision = "bb696d421cd0"
+down_revision = "a3c1e5d7f901"
 branch_labels = None
 depends_on = None
 
