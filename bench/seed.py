@@ -326,6 +326,7 @@ def insert_learners(app: Flask, shapes: dict[str, CourseShape], bench_course: st
                     "completed_at": plan.completed_at,
                     "completed_version_id": shape.version_id if plan.completed_at else None,
                     "last_activity_at": plan.last_activity_at, "percent": plan.percent,
+                    "country": user["country"], "organisation_type": user["organisation_type"],
                 })  # fmt: skip
                 plans.append(plan)
         table = Enrolment.__table__

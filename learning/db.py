@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,6 +16,7 @@ from sqlalchemy.types import TypeDecorator
 from learning.extensions import db
 
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+TURN = "sqlite_write_turn"  # in a connection's info while it holds its process's turn to write
 
 
 def utcnow() -> datetime:
@@ -80,14 +83,44 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
+    # SQLite's busy handler polls with growing sleeps and serves no one in order: under load, one of fifty
+    # threads waiting for the write lock could wait past the busy timeout while others got it many times
+    # over. So the writers of one process first queue on a lock of their own, held from BEGIN IMMEDIATE
+    # to COMMIT or ROLLBACK; only the head of the queue polls SQLite (for other processes' writers).
+    turn = threading.Lock()
+
+    def release(info: dict[str, Any]) -> None:
+        if info.pop(TURN, False):
+            turn.release()
+
     @event.listens_for(engine, "begin")
     def on_begin(connection: Any) -> None:
         # Requests that may write (and every CLI command and task) take the write lock up front,
         # so that the busy timeout applies instead of an immediate "database is locked".
         if has_request_context() and request.method in READ_ONLY_METHODS and not g.get("db_writes"):
             connection.exec_driver_sql("BEGIN")
-        else:
+            return
+        if not turn.acquire(timeout=busy_timeout_ms / 1000):
+            raise sqlite3.OperationalError("database is locked (waited for this process's other writers)")
+        connection.info[TURN] = True
+        try:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            release(connection.info)
+            raise
+
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def on_end(connection: Any) -> None:
+        # before the COMMIT itself: the next writer's BEGIN IMMEDIATE waits for it in SQLite's busy handler
+        if not connection.invalidated:  # an invalidated one gave its turn back then (below)
+            release(connection.info)
+
+    @event.listens_for(engine.pool, "checkin")
+    @event.listens_for(engine.pool, "invalidate")
+    def on_return(_dbapi_connection: Any, record: Any, *_exception: Any) -> None:
+        if record is not None:
+            release(record.info)  # a connection returned or lost in the middle of a transaction
 
 
 def write_in_this_request() -> None:

@@ -188,3 +188,60 @@ def test_the_pool_recovers_after_its_connections_die(shared_app: Flask, caplog) 
     assert answer.status_code == 503 and answer.get_json()["error"]["code"] == "unavailable"
     assert client.put(f"{API}/completion", headers=headers).status_code == 200
     assert "Traceback" not in caplog.text
+
+
+# --- SQLite writers take turns ------------------------------------------------------------------------------
+
+
+def test_sqlite_writers_of_a_process_take_turns_and_always_give_the_turn_back(tmp_path: Path) -> None:
+    import threading
+    import time
+
+    from learning.db import _configure_sqlite
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'turns.db'}", connect_args={"check_same_thread": False})
+    _configure_sqlite(engine, busy_timeout_ms=2_000)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE ledger (n INTEGER)")
+
+    # a writer that holds the turn makes another thread's writer wait, then go once it commits
+    order: list[str] = []
+    first = engine.connect()
+    first.begin()
+    first.exec_driver_sql("INSERT INTO ledger VALUES (1)")
+
+    def second_writer() -> None:
+        with engine.begin() as connection:
+            order.append("second")
+            connection.exec_driver_sql("INSERT INTO ledger VALUES (2)")
+
+    thread = threading.Thread(target=second_writer)
+    thread.start()
+    time.sleep(0.2)
+    order.append("first commits")
+    first.commit()
+    thread.join()
+    assert order == ["first commits", "second"]
+
+    # a rollback, and a connection closed or invalidated in the middle of its transaction, give it back too
+    for end in ("rollback", "close", "invalidate"):
+        connection = engine.connect()
+        transaction = connection.begin()
+        connection.exec_driver_sql("INSERT INTO ledger VALUES (3)")
+        if end == "rollback":
+            transaction.rollback()
+        elif end == "invalidate":
+            connection.invalidate()
+            transaction.rollback()
+        connection.close()
+        with engine.begin() as after:  # would wait 2 s and fail if the turn were still held
+            after.exec_driver_sql("INSERT INTO ledger VALUES (4)")
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT n FROM ledger ORDER BY rowid").scalars().all() == [
+            1,
+            2,
+            4,
+            4,
+            4,
+        ]
+    engine.dispose()

@@ -95,6 +95,15 @@ def update_profile(user: User, profile: Profile) -> None:
     elif not profile.consent_share_progress:
         user.consent_share_progress_at = None
     db.session.flush()
+    from learning.progress.models import Enrolment  # progress builds on auth
+
+    # the reports read the country and type of organisation from each enrolment
+    db.session.execute(
+        update(Enrolment)
+        .where(Enrolment.user_id == user.id)
+        .values(country=user.country, organisation_type=user.organisation_type)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _record_attempt(kind: str, email: str | None, succeeded: bool) -> None:

@@ -122,6 +122,7 @@ def _insert(
     certificate = db.session.scalars(stmt).one_or_none()
     if certificate is None:
         return None
+    refresh_certified(user.id, version.course_id)
     course = version.course
     certificate.credential, certificate.key_id = credential.signed_credential(
         _facts(certificate, course, version)
@@ -284,7 +285,25 @@ def revoke(certificate: Certificate, actor: User, reason: str) -> Certificate:
     certificate.revocation_reason = reason
     record_event(certificate, "revoked", actor, reason)
     db.session.flush()
+    refresh_certified(certificate.user_id, certificate.course_id)
     return certificate
+
+
+def refresh_certified(user_id: int, course_id: int) -> None:
+    """Keep the enrolment's ``certified`` equal to "holds a valid certificate of the course" (any version),
+    which the reports count; call it after any change of a certificate's status."""
+    valid = (
+        select(Certificate.id)
+        .where(Certificate.user_id == user_id, Certificate.course_id == course_id)
+        .where(Certificate.status == "valid")
+        .exists()
+    )
+    db.session.execute(
+        update(Enrolment)
+        .where(Enrolment.user_id == user_id, Enrolment.course_id == course_id)
+        .values(certified=valid)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def reissue(certificate: Certificate, actor: User, reason: str) -> Certificate:

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from learning.auth.models import User
@@ -42,6 +52,12 @@ class Enrolment(db.Model):  # type: ignore[name-defined]
     )
     last_activity_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     percent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Kept here for the reports, which then aggregate enrolments without joining users or certificates:
+    # the learner's country and type of organisation (copied when they enrol or change their profile),
+    # and whether they hold a valid certificate of the course (set whenever a certificate changes).
+    country: Mapped[str | None] = mapped_column(String(2))
+    organisation_type: Mapped[str | None] = mapped_column(String(40))
+    certified: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     user: Mapped[User] = relationship()
     course: Mapped[Course] = relationship()

@@ -242,10 +242,17 @@ def enrol(user: User, course: Course) -> Enrolment:
         status="active",
         enrolled_at=now,
         percent=0,
+        country=user.country,
+        organisation_type=user.organisation_type,
     )
     stmt = stmt.on_conflict_do_update(
         index_elements=[Enrolment.user_id, Enrolment.course_id],
-        set_={"status": "active", "left_at": None},
+        set_={
+            "status": "active",
+            "left_at": None,
+            "country": user.country,
+            "organisation_type": user.organisation_type,
+        },  # fmt: skip
         where=Enrolment.status == "left",
     )
     db.session.execute(stmt)

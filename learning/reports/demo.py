@@ -257,6 +257,9 @@ def generate(
                         "completed_version_id": shape.version_id if plan.completed_at else None,
                         "last_activity_at": plan.last_activity_at,
                         "percent": plan.percent,
+                        "country": country,
+                        "organisation_type": kind,
+                        "certified": False,
                     }
                 )
                 for slug, at in plan.lessons:
@@ -277,9 +280,11 @@ def generate(
                     next_attempt += 1
                 # most who complete get their certificate (issued by the certificates task in real life)
                 if plan.completed_at is not None and rng.random() < 0.93:
-                    rows["certificates"].append(
-                        _certificate(rng, serial, user_id, enrolment_id, shape, name, plan.completed_at, now)
+                    certificate = _certificate(
+                        rng, serial, user_id, enrolment_id, shape, name, plan.completed_at, now
                     )
+                    rows["certificates"].append(certificate)
+                    rows["enrolments"][-1]["certified"] = certificate["status"] == "valid"
                     serial += 1
                 if cohorts.get(shape.course_id) and rng.random() < 0.4:
                     rows["cohort_members"].append({"cohort_id": rng.choice(cohorts[shape.course_id]),

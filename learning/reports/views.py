@@ -14,9 +14,10 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from learning.auth.choices import ORGANISATION_TYPE_LABELS, countries
+from learning.capstone.views import download as attachment_download
 from learning.cohorts.models import Cohort
 from learning.extensions import db
-from learning.reports import catalogue, charts, jobs, queries
+from learning.reports import catalogue, charts, jobs, library, queries
 from learning.reports.exports import XLSX_MIMETYPE, table_csv_response, table_xlsx_bytes, xlsx_response
 from learning.reports.filters import FilterError, Filters, parse_filters
 from learning.reports.models import ReportExport
@@ -301,3 +302,42 @@ def download(job_id: int) -> Response:
     response = send_file(path, mimetype=mimetype, as_attachment=True, download_name=job.file_name)
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+@bp.get("/good-practice")
+def good_practice() -> Any:
+    country = (request.args.get("country") or "").strip().upper()
+    if country and country not in dict(countries()):
+        return render_template("reports/library.html", plans=[], country=country, countries=countries(),
+                               error=_("Choose a country from the list.")), 400  # fmt: skip
+    plans = library.shared_plans(country or None)
+    return render_template("reports/library.html", plans=plans, country=country, countries=countries(),
+                           error=None)  # fmt: skip
+
+
+def _shared_plan(submission_id: int) -> Any:
+    found = library.shared_plan(submission_id)
+    if found is None:
+        abort(404)
+    return found
+
+
+@bp.get("/good-practice/<int:submission_id>")
+def good_practice_plan(submission_id: int) -> str:
+    plan, submission, sections = _shared_plan(submission_id)
+    return render_template("reports/library_plan.html", plan=plan, submission=submission, sections=sections)
+
+
+@bp.get("/good-practice/<int:submission_id>.md")
+def good_practice_markdown(submission_id: int) -> Response:
+    plan, submission, sections = _shared_plan(submission_id)
+    response = Response(library.plan_markdown(plan, submission, sections), mimetype="text/markdown")
+    response.headers["Content-Disposition"] = f'attachment; filename="action-plan-{submission_id}.md"'
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@bp.get("/good-practice/<int:submission_id>/attachment")
+def good_practice_attachment(submission_id: int) -> Response:
+    _plan, submission, _sections = _shared_plan(submission_id)
+    return attachment_download(submission)

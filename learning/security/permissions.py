@@ -28,6 +28,8 @@ SCOPES = {
     "course_author": "the course in the URL (or the course of the cohort or plan): its owners and "
     "co-authors, and admins; 403 for anyone else",
     "token": "the token in the URL is the credential (password reset, invitation, unsubscribe)",
+    "library": "a capstone plan in the good practice library (accepted, and shared by its author); 404 for "
+    "any other plan",
 }
 
 
@@ -125,6 +127,10 @@ TABLE: dict[str, Access] = {
     "reports.export": roles(*STAFF),
     "reports.export_job": roles(*STAFF, scope="owner_or_admin"),
     "reports.download": roles(*STAFF, scope="owner_or_admin"),
+    "reports.good_practice": roles(*STAFF),
+    "reports.good_practice_plan": roles(*STAFF, scope="library"),
+    "reports.good_practice_markdown": roles(*STAFF, scope="library"),
+    "reports.good_practice_attachment": roles(*STAFF, scope="library"),
     "certificates.manage_list": roles(*STAFF),
     "certificates.manage": roles(*STAFF),
     "certificates.revoke": roles(*STAFF),
@@ -156,6 +162,7 @@ TABLE: dict[str, Access] = {
     "api.completion_report": roles(*STAFF),
     "api.report_table": roles(*STAFF),
 }
+
 
 def access_for(endpoint: str) -> Access | None:
     return TABLE.get(endpoint)

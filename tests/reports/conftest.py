@@ -32,6 +32,7 @@ from learning.auth import services as auth
 from learning.auth.models import User
 from learning.catalog.models import Course, CourseVersion, Module
 from learning.certificates.models import Certificate
+from learning.certificates.services import refresh_certified
 from learning.cohorts.models import Cohort, CohortMember
 from learning.extensions import db
 from learning.progress.models import Enrolment, LessonCompletion, ModuleState
@@ -128,6 +129,7 @@ def dataset(app: Flask, create_user: Callable[..., User], course: Course) -> Dat
             completed_at=at(completed) if completed else None,
             completed_version_id=target.current_version_id if completed else None,
             last_activity_at=at(completed or halfway or started or enrolled), percent=percent,
+            country=users[who].country, organisation_type=users[who].organisation_type,
         )  # fmt: skip
         db.session.add(enrolment)
         db.session.flush()
@@ -177,6 +179,7 @@ def add_certificates(users: dict[str, User], enrolments: dict[int, Enrolment]) -
             superseded_at=at(changed) if status == "superseded" and changed else None,
         ))  # fmt: skip
         db.session.flush()
+        refresh_certified(enrolment.user_id, enrolment.course_id)
 
 
 # (learner, rule, sent on, status); returns come from the activity below

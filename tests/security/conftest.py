@@ -34,10 +34,12 @@ from learning.auth import services as auth
 from learning.auth.models import User
 from learning.authoring.services import open_draft
 from learning.capstone import services as capstone
+from learning.capstone.models import CapstoneSubmission
 from learning.catalog.models import Course, CourseMember, CourseVersion, Module
 from learning.certificates import services as certificates
 from learning.certificates.models import Certificate
 from learning.cohorts import services as cohorts
+from learning.db import utcnow
 from learning.extensions import db
 from learning.progress import services as progress
 from learning.progress.services import clear_outline_cache
@@ -48,7 +50,7 @@ from learning.reports import jobs
 from learning.security.permissions import TABLE, Access
 from learning.storage import storage
 from learning.uploads import Upload
-from tests.capstone.conftest import PDF, capstone_block
+from tests.capstone.conftest import PDF, SECTIONS, capstone_block
 from tests.conftest import FIXTURE_CONTENT, Browser, TestSession, csrf_from, post_form, queued_celery
 from tests.fixtures.completion import complete_course
 from tests.fixtures.databases import committed_app
@@ -67,6 +69,7 @@ SCOPE_PASSES: dict[str | None, set[str] | None] = {
     None: None,
     "self": None,
     "token": None,
+    "library": None,  # the URL holds a plan in the library: learner B's, in course Y
     "enrolled": {"learner_a", "learner_b"},
     "owner": {"learner_a"},
     "holder_or_staff": {"learner_a", "secretariat", "admin"},
@@ -250,6 +253,21 @@ def _build(app: Flask) -> tuple[dict[str, User], dict[str, Any], dict[str, dict[
             certificate.id, certificate.serial, certificates.content_of(certificate)
         )
         certificate_of[name] = certificate.id
+    # learner B's plan in Y, accepted and shared: the good practice library's one plan
+    version_y = db.session.get(CourseVersion, course_y.current_version_id)
+    assert version_y is not None
+    version_y.capstone = capstone_block(False)
+    enrolment_b_y = progress.find_enrolment(users["learner_b"], course_y)
+    assert enrolment_b_y is not None
+    storage().save("capstone/library-plan.pdf", PDF)
+    now = utcnow()
+    shared = CapstoneSubmission(
+        enrolment_id=enrolment_b_y.id, sections=dict.fromkeys(SECTIONS, "Single window."), status="accepted",
+        submitted_at=now, reviewed_at=now, shareable_at=now, attachment_key="capstone/library-plan.pdf",
+        attachment_name="plan.pdf", attachment_type="application/pdf", attachment_size=len(PDF),
+    )  # fmt: skip
+    db.session.add(shared)
+    db.session.flush()
     cohort_x = cohorts.create_cohort(
         course_x, "Intake X", date(2027, 1, 1), date(2027, 3, 1), users["trainer_x"]
     )
@@ -294,6 +312,10 @@ def _build(app: Flask) -> tuple[dict[str, User], dict[str, Any], dict[str, dict[
         "cohorts.invitation": {"token": invitation},
         "reminders.unsubscribe": {"token": unsubscribe_token(users["learner_a"].id)},
         "media.image": {"name": image},
+        **{
+            f"reports.{name}": {"submission_id": shared.id}
+            for name in ("good_practice_plan", "good_practice_markdown", "good_practice_attachment")
+        },
     }
     right = {q.id: [c.id for c in q.choices if c.is_correct] for q in quiz_x.questions}
     certificate_b = db.session.get(Certificate, certificate_of["learner_b"])
@@ -308,6 +330,7 @@ def _build(app: Flask) -> tuple[dict[str, User], dict[str, Any], dict[str, dict[
         "quiz_y": quiz_y.id,
         "cohort_y": cohort_y.id,
         "image": image,
+        "library_plan": shared.id,
     }
     return users, values, special, ids
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, Integer, and_, any_, bindparam, func, select
+from sqlalchemy import ColumnElement, Integer, and_, any_, bindparam, case, func, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql import FromClause
 
@@ -41,17 +41,18 @@ def month_of(column: Any) -> ColumnElement[str]:
 
 
 def conditions(f: Filters, dated: Any = E.c.enrolled_at) -> list[ColumnElement[bool]]:
-    """WHERE clauses over enrolments (E) joined with users (U); the period applies to ``dated``."""
+    """WHERE clauses over enrolments (E), joined with users (U) when ``f.organisation`` is set (see
+    enrolment_population()); the period applies to ``dated``."""
     where: list[ColumnElement[bool]] = []
     if f.course_id is not None:
         where.append(E.c.course_id == f.course_id)
     if f.version_id is not None:
         where.append(E.c.version_id == f.version_id)
     if f.country:
-        where.append(U.c.country == f.country)
+        where.append(E.c.country == f.country)
     if f.organisation_type:
-        where.append(U.c.organisation_type == f.organisation_type)
-    if f.organisation:
+        where.append(E.c.organisation_type == f.organisation_type)
+    if f.organisation:  # kept only on the learner: see enrolment_population()
         where.append(U.c.organisation == f.organisation)
     if f.cohort_id is not None:
         where.append(E.c.course_id == f.cohort_course_id)
@@ -74,28 +75,19 @@ def id_in(column: Any, ids: list[int]) -> ColumnElement[bool]:
 
 
 def population() -> FromClause:
+    """Enrolments with their learners, for the reports that show or count learners' own fields."""
     return E.join(U, U.c.id == E.c.user_id)
 
 
-def valid_certificates() -> FromClause:
-    """(user_id, course_id) of every learner holding a valid certificate of a course (not revoked, not
-    superseded), once each: a learner certified for two versions of a course is certified once."""
-    return (
-        select(CERTS.c.user_id, CERTS.c.course_id)
-        .where(CERTS.c.status == "valid")
-        .group_by(CERTS.c.user_id, CERTS.c.course_id)
-        .subquery("valid_certificates")
-    )
+def enrolment_population(f: Filters) -> FromClause:
+    """Enrolments alone, for the aggregate reports: country, type of organisation and whether the learner
+    is certified are kept on each enrolment, so only a filter on the organisation needs the learners."""
+    return population() if f.organisation else E
 
 
-def with_certified(stmt_from: FromClause) -> tuple[FromClause, ColumnElement[int], FromClause]:
-    """Join the valid certificates to a FROM over enrolments; return it, a COUNT of certified rows, and
-    the joined certificates."""
-    certs = valid_certificates()
-    joined = stmt_from.outerjoin(
-        certs, and_(certs.c.user_id == E.c.user_id, certs.c.course_id == E.c.course_id)
-    )
-    return joined, func.count(certs.c.user_id), certs
+def certified_count() -> ColumnElement[int]:
+    """COUNT of the enrolments whose learner holds a valid certificate of the course (any version)."""
+    return func.count(case((E.c.certified, 1)))
 
 
 @dataclass(frozen=True)

@@ -22,12 +22,13 @@ from learning.reports.queries.base import (
     E,
     U,
     certificate_conditions,
+    certified_count,
     conditions,
     courses,
+    enrolment_population,
     modules,
     month_of,
     population,
-    with_certified,
 )
 from learning.reports.tables import Column, Row, Table, share
 
@@ -73,12 +74,14 @@ def headline(f: Filters) -> Table:
             func.count(E.c.completed_at),
             func.count(case((E.c.status == "left", 1))),
         )
-        .select_from(population())
+        .select_from(enrolment_population(f))
         .where(*conditions(f))
     ).one()
     learners, enrolments, completed, left = (int(v or 0) for v in base)
     completions = db.session.scalar(
-        select(func.count()).select_from(population()).where(*conditions(f, dated=E.c.completed_at))
+        select(func.count())
+        .select_from(enrolment_population(f))
+        .where(*conditions(f, dated=E.c.completed_at))
     )
     certificates = certificates_issued(f)
     rows = [
@@ -119,7 +122,7 @@ def trend(f: Filters) -> Table:
         month = month_of(column)
         rows = db.session.execute(
             select(month, func.count())
-            .select_from(population())
+            .select_from(enrolment_population(f))
             .where(*conditions(f, dated=column))
             .group_by(month)
         )
@@ -194,14 +197,15 @@ def _counts(enrolled: int, started: int, completed: int, certified: int) -> tupl
 
 
 def _completion_by(f: Filters, group_by: str) -> list[Row]:
-    from_, certified, _certs = with_certified(population())
+    from_ = enrolment_population(f)
     keys: list[Any]
     if group_by == "country":
-        keys = [U.c.country]
+        keys = [E.c.country]
     elif group_by == "organisation_type":
-        keys = [U.c.organisation_type]
+        keys = [E.c.organisation_type]
     elif group_by == "organisation":
-        keys = [U.c.country, U.c.organisation]
+        from_ = population()
+        keys = [E.c.country, U.c.organisation]
     elif group_by == "course":
         keys = [E.c.course_id]
     elif group_by == "month":
@@ -217,7 +221,7 @@ def _completion_by(f: Filters, group_by: str) -> list[Row]:
             func.count(),
             func.count(E.c.started_at),
             func.count(E.c.completed_at),
-            certified,
+            certified_count(),
         )
         .select_from(from_)
         .where(*conditions(f))
@@ -272,12 +276,11 @@ def _sorted(group_by: str, rows: list[Row]) -> list[Row]:
 
 
 def _completion_by_module(f: Filters) -> list[Row]:
-    from_, certified, _certs = with_certified(population())
     per_course = {
         course_id: (int(n), int(c or 0))
         for course_id, n, c in db.session.execute(
-            select(E.c.course_id, func.count(), certified)
-            .select_from(from_)
+            select(E.c.course_id, func.count(), certified_count())
+            .select_from(enrolment_population(f))
             .where(*conditions(f))
             .group_by(E.c.course_id)
         )
@@ -291,7 +294,7 @@ def _completion_by_module(f: Filters) -> list[Row]:
                 func.count(case((MS.c.attempts > 0, 1), (MS.c.completed_at.is_not(None), 1))),
                 func.count(MS.c.completed_at),
             )
-            .select_from(population().join(MS, MS.c.enrolment_id == E.c.id))
+            .select_from(enrolment_population(f).join(MS, MS.c.enrolment_id == E.c.id))
             .where(*conditions(f))
             .group_by(E.c.course_id, MS.c.module_slug)
         )
@@ -317,7 +320,6 @@ STAGES = ("enrolled", "started", "halfway", "completed", "certified")
 
 def funnel(f: Filters) -> Table:
     """Per course: enrolled → started → half way → completed → certified, with the share of enrolled."""
-    from_, certified, _certs = with_certified(population())
     rows = []
     infos = courses()
     for course_id, *counts in db.session.execute(
@@ -327,9 +329,9 @@ def funnel(f: Filters) -> Table:
             func.count(E.c.started_at),
             func.count(E.c.halfway_at),
             func.count(E.c.completed_at),
-            certified,
+            certified_count(),
         )
-        .select_from(from_)
+        .select_from(enrolment_population(f))
         .where(*conditions(f))
         .group_by(E.c.course_id)
     ):

@@ -25,10 +25,10 @@ from learning.reports.queries.base import (
     U,
     conditions,
     courses,
+    enrolment_population,
     id_in,
     modules,
     population,
-    with_certified,
 )
 from learning.reports.tables import Column, Row, Table, one_decimal, share
 
@@ -49,7 +49,7 @@ def time_to_complete(f: Filters) -> Table:
     durations: dict[int, list[float]] = defaultdict(list)
     for course_id, enrolled_at, completed_at in db.session.execute(
         select(E.c.course_id, E.c.enrolled_at, E.c.completed_at)
-        .select_from(population())
+        .select_from(enrolment_population(f))
         .where(*conditions(f, dated=E.c.completed_at))
     ):
         durations[course_id].append(max(0.0, (completed_at - enrolled_at).total_seconds() / 86_400))
@@ -96,7 +96,7 @@ def quiz_pass_rates(f: Filters) -> Table:
                 func.sum(MS.c.attempts),
                 func.count(case((and_(MS.c.quiz_passed_at.is_not(None), MS.c.failed_attempts == 0), 1))),
             )
-            .select_from(population().join(MS, MS.c.enrolment_id == E.c.id))
+            .select_from(enrolment_population(f).join(MS, MS.c.enrolment_id == E.c.id))
             .where(*conditions(f))
             .group_by(E.c.course_id, MS.c.module_slug)
         )
@@ -189,12 +189,12 @@ def learner_rows(ids: list[int]) -> list[Row]:
     """Rows of the learner list for these enrolments (all consenting), in the order given."""
     if not ids:
         return []
-    from_, _count, certs = with_certified(population())
-    flag = certs.c.user_id.is_not(None)
     stmt = select(
         E.c.id, U.c.full_name, U.c.job_title, U.c.organisation, U.c.country, E.c.course_id, E.c.status,
-        E.c.enrolled_at, E.c.percent, E.c.completed_at, flag,
-    ).select_from(from_).where(id_in(E.c.id, ids), U.c.consent_share_progress_at.is_not(None))  # fmt: skip
+        E.c.enrolled_at, E.c.percent, E.c.completed_at, E.c.certified,
+    ).select_from(population()).where(
+        id_in(E.c.id, ids), U.c.consent_share_progress_at.is_not(None)
+    )  # fmt: skip
     infos = courses()
     names = dict(countries())
     yes, no = str(_("yes")), str(_("no"))
