@@ -39,6 +39,9 @@ class Access:
 
     roles: frozenset[str] | None
     scope: str | None = None
+    # The view checks the credential itself, in the statement that reads what it shows (the pages learners
+    # open most), and answers strangers as this check would; the walk over every route still checks it.
+    in_view: bool = False
 
     @property
     def public(self) -> bool:
@@ -53,8 +56,8 @@ def public(scope: str | None = None) -> Access:
     return Access(None, scope)
 
 
-def signed_in(scope: str | None = None) -> Access:
-    return Access(frozenset(), scope)
+def signed_in(scope: str | None = None, *, in_view: bool = False) -> Access:
+    return Access(frozenset(), scope, in_view)
 
 
 def roles(*names: str, scope: str | None = None) -> Access:
@@ -187,7 +190,7 @@ def check() -> Response | None:
     if access is None:
         current_app.logger.error("endpoint %s is not in the permissions table: refused", endpoint)
         abort(403)
-    if access.roles is None:
+    if access.roles is None or access.in_view:
         return None
     if is_api(endpoint):
         from learning.api.routing import ApiError, authenticate_request
