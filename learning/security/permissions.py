@@ -28,6 +28,8 @@ SCOPES = {
     "course_author": "the course in the URL (or the course of the cohort or plan): its owners and "
     "co-authors, and admins; 403 for anyone else",
     "token": "the token in the URL is the credential (password reset, invitation, unsubscribe)",
+    "library": "a capstone plan in the good practice library (accepted, and shared by its author); 404 for "
+    "any other plan",
 }
 
 
@@ -37,6 +39,9 @@ class Access:
 
     roles: frozenset[str] | None
     scope: str | None = None
+    # The view checks the credential itself, in the statement that reads what it shows (the pages learners
+    # open most), and answers strangers as this check would; the walk over every route still checks it.
+    in_view: bool = False
 
     @property
     def public(self) -> bool:
@@ -51,8 +56,8 @@ def public(scope: str | None = None) -> Access:
     return Access(None, scope)
 
 
-def signed_in(scope: str | None = None) -> Access:
-    return Access(frozenset(), scope)
+def signed_in(scope: str | None = None, *, in_view: bool = False) -> Access:
+    return Access(frozenset(), scope, in_view)
 
 
 def roles(*names: str, scope: str | None = None) -> Access:
@@ -155,9 +160,9 @@ TABLE: dict[str, Access] = {
     "reports.export_job": roles(*STAFF, scope="owner_or_admin"),
     "reports.download": roles(*STAFF, scope="owner_or_admin"),
     "reports.good_practice": roles(*STAFF),
-    "reports.good_practice_plan": roles(*STAFF),
-    "reports.good_practice_markdown": roles(*STAFF),
-    "reports.good_practice_attachment": roles(*STAFF),
+    "reports.good_practice_plan": roles(*STAFF, scope="library"),
+    "reports.good_practice_markdown": roles(*STAFF, scope="library"),
+    "reports.good_practice_attachment": roles(*STAFF, scope="library"),
     "certificates.manage_list": roles(*STAFF),
     "privacy.accounts": roles(*STAFF),
     "privacy.erase_account_on_request": roles(*STAFF),
@@ -217,7 +222,7 @@ def check() -> Response | None:
     if access is None:
         current_app.logger.error("endpoint %s is not in the permissions table: refused", endpoint)
         abort(403)
-    if access.roles is None:
+    if access.roles is None or access.in_view:
         return None
     if is_api(endpoint):
         from learning.api.routing import ApiError, authenticate_request

@@ -50,7 +50,7 @@ from learning.reports import jobs
 from learning.security.permissions import TABLE, Access
 from learning.storage import storage
 from learning.uploads import Upload
-from tests.capstone.conftest import PDF, capstone_block
+from tests.capstone.conftest import PDF, SECTIONS, capstone_block
 from tests.conftest import FIXTURE_CONTENT, Browser, TestSession, csrf_from, post_form, queued_celery
 from tests.fixtures.completion import complete_course
 from tests.fixtures.databases import committed_app
@@ -69,6 +69,7 @@ SCOPE_PASSES: dict[str | None, set[str] | None] = {
     None: None,
     "self": None,
     "token": None,
+    "library": None,  # the URL holds a plan in the library: learner B's, in course Y
     "enrolled": {"learner_a", "learner_b"},
     "owner": {"learner_a"},
     "holder_or_staff": {"learner_a", "secretariat", "admin"},
@@ -231,7 +232,7 @@ def _build(app: Flask) -> tuple[dict[str, User], dict[str, Any], dict[str, dict[
         select(Quiz).join(Module).where(Module.version_id == version_x.id, Module.slug == "first-steps")
     )
     assert quiz_x is not None
-    attempts, plans, certificate_of, studied_y = {}, {}, {}, {}
+    attempts, plans, certificate_of = {}, {}, {}
     for name, text in (("learner_a", PRIVATE_PLAN), ("learner_b", "Bravo's plan")):
         user = users[name]
         enrolment = progress.enrol(user, course_x)
@@ -246,13 +247,27 @@ def _build(app: Flask) -> tuple[dict[str, User], dict[str, Any], dict[str, dict[
         done = progress.enrol(user, course_y)
         complete_course(done)
         db.session.flush()
-        studied_y[name] = done.id
         certificate = certificates.issue_for_enrolment(done.id)
         assert certificate is not None
         certificates.render_and_store(
             certificate.id, certificate.serial, certificates.content_of(certificate)
         )
         certificate_of[name] = certificate.id
+    # learner B's plan in Y, accepted and shared: the good practice library's one plan
+    version_y = db.session.get(CourseVersion, course_y.current_version_id)
+    assert version_y is not None
+    version_y.capstone = capstone_block(False)
+    enrolment_b_y = progress.find_enrolment(users["learner_b"], course_y)
+    assert enrolment_b_y is not None
+    storage().save("capstone/library-plan.pdf", PDF)
+    now = utcnow()
+    shared = CapstoneSubmission(
+        enrolment_id=enrolment_b_y.id, sections=dict.fromkeys(SECTIONS, "Single window."), status="accepted",
+        submitted_at=now, reviewed_at=now, shareable_at=now, attachment_key="capstone/library-plan.pdf",
+        attachment_name="plan.pdf", attachment_type="application/pdf", attachment_size=len(PDF),
+    )  # fmt: skip
+    db.session.add(shared)
+    db.session.flush()
     cohort_x = cohorts.create_cohort(
         course_x, "Intake X", date(2027, 1, 1), date(2027, 3, 1), users["trainer_x"]
     )
@@ -266,14 +281,6 @@ def _build(app: Flask) -> tuple[dict[str, User], dict[str, Any], dict[str, dict[
         cohort_x, cohorts.roster_from_text("newcomer@example.org"), users["trainer_x"]
     )
     [(_email, invitation)] = applied.invited
-    # an accepted plan its author shared with the secretariat: the good practice library's
-    storage().save("capstone/shared-plan.pdf", PDF)
-    shared = CapstoneSubmission(
-        enrolment_id=studied_y["learner_b"], sections={"where-you-stand": "Shared"}, status="accepted",
-        reviewed_at=utcnow(), shareable_at=utcnow(), attachment_key="capstone/shared-plan.pdf",
-        attachment_name="plan.pdf", attachment_type="application/pdf", attachment_size=len(PDF),
-    )  # fmt: skip
-    db.session.add(shared)
     open_draft(course_x, users["trainer_x"])
     job = jobs.start_export(users["secretariat"].id, "funnel", {}, "csv", 1)
     admin_job = jobs.start_export(users["admin"].id, "funnel", {}, "csv", 1)
@@ -308,8 +315,8 @@ def _build(app: Flask) -> tuple[dict[str, User], dict[str, Any], dict[str, dict[
         # a learner of no one's: the walk's erasure requests never reach anyone the other tests use
         "privacy.erase_account_on_request": {"user_id": _user("spare@example.org", "Spare", set()).id},
         **{
-            f"reports.good_practice_{name}": {"submission_id": shared.id}
-            for name in ("plan", "markdown", "attachment")
+            f"reports.{name}": {"submission_id": shared.id}
+            for name in ("good_practice_plan", "good_practice_markdown", "good_practice_attachment")
         },
     }
     right = {q.id: [c.id for c in q.choices if c.is_correct] for q in quiz_x.questions}
@@ -325,6 +332,7 @@ def _build(app: Flask) -> tuple[dict[str, User], dict[str, Any], dict[str, dict[
         "quiz_y": quiz_y.id,
         "cohort_y": cohort_y.id,
         "image": image,
+        "library_plan": shared.id,
     }
     return users, values, special, ids
 

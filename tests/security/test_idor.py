@@ -130,6 +130,11 @@ def test_ids_of_another_course_or_learner_mixed_in(in_world: World) -> None:
         ("trainer_x", "GET", f"/authoring/capstone/{ids['plans']['learner_b']}", False, 200),
         ("trainer_y", "GET", f"/authoring/capstone/{ids['plans']['learner_b']}", False, 403),
         ("trainer_y", "GET", f"/authoring/capstone/{ids['plans']['learner_b']}/attachment", False, 403),
+        # the good practice library: a plan not shared (A's, submitted) is not in it, for anyone
+        ("secretariat", "GET", f"/reports/good-practice/{ids['plans']['learner_a']}", False, 404),
+        ("admin", "GET", f"/reports/good-practice/{ids['plans']['learner_a']}.md", False, 404),
+        ("admin", "GET", f"/reports/good-practice/{ids['plans']['learner_a']}/attachment", False, 404),
+        ("secretariat", "GET", f"/reports/good-practice/{ids['library_plan']}", False, 200),
     ]
     got = []
     for principal, method, path, api, _status in cases:

@@ -175,3 +175,14 @@ def test_api_routes_take_who_may_call_them_from_the_table() -> None:
     with pytest.raises(ValueError, match="disagrees"):
         _access("completion_report", None, ("admin",))
     assert _access("not_in_the_table", None, None) == (True, ())  # documented as needing a token; refused
+
+
+def test_an_entry_checked_in_its_view_is_left_to_the_view(in_world: World, monkeypatch) -> None:
+    """``in_view`` (for views that check the credential in their own statement) skips the check before
+    the request: the view's own answer is what strangers get, and the walk holds it to the table."""
+    rule = next(r for r in in_world.app.url_map.iter_rules() if r.endpoint == "progress.dashboard")
+    assert in_world.call("anonymous", "GET", in_world.path(rule), api=False).status_code == 302
+    monkeypatch.setitem(TABLE, "progress.dashboard", permissions.signed_in("self", in_view=True))
+    # the dashboard does not check for itself: left to it, a stranger reaches it (and the walk would fail)
+    response = in_world.call("anonymous", "GET", in_world.path(rule), api=False)
+    assert outcome(response, TABLE["progress.dashboard"], False) != "login"
