@@ -108,8 +108,11 @@ def send_certificate_email(self: Task, certificate_id: int) -> None:
         select(Certificate).where(Certificate.id == certificate_id).options(joinedload(Certificate.user))
     ).one()
     announcement = emails.announcement_of(certificate)
+    # A PDF that can be neither loaded nor rendered fails the task: the claim goes stale, and the sweep
+    # queues the e-mail again after the lease.
+    pdf = services.pdf_bytes(certificate)
     try:
-        deliver(announcement, services.pdf_bytes(certificate))
+        deliver(announcement, pdf)
     except TEMPORARY_MAIL as exc:
         raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from None
 

@@ -220,10 +220,16 @@ def test_the_issuing_task_keeps_its_smtp_connection_for_the_next_email(
     mail._kept.used_at -= app.config["MAIL_KEEP_SECONDS"] + 1  # idle too long: closed, a new one opened
     completed()
     assert greeted.connections == 3
+    inherited = mail._kept.smtp
+    assert inherited is not None
+    mail._kept.pid = -1  # as if inherited through fork: the parent's socket is never used by a child
+    completed()
+    assert greeted.connections == 4 and mail._kept.smtp is not inherited
+    inherited.close()
     monkeypatch.setitem(app.config, "MAIL_KEEP_SECONDS", 0)  # not kept: a connection per e-mail
     completed()
     completed()
-    assert greeted.connections == 5 and len(greeted.messages) == 6
+    assert greeted.connections == 6 and len(greeted.messages) == 7
 
 
 def test_a_pdf_stored_by_an_earlier_run_is_announced_from_storage(
