@@ -70,12 +70,23 @@ def _bearer() -> str | None:
     return token.strip()
 
 
+def unauthorized() -> ApiError:
+    return ApiError(401, "unauthorized", "A valid bearer token is required.")
+
+
+def bearer_or_401() -> str:
+    """Return the request's bearer token (not yet checked), or raise 401 when there is none."""
+    token = _bearer()
+    if token is None:
+        raise unauthorized()
+    return token
+
+
 def authenticate_request() -> None:
     """Set ``g.api_user`` and ``g.api_token`` from the bearer token, or raise 401."""
-    token = _bearer()
-    found = user_for_token(token) if token else None
+    found = user_for_token(bearer_or_401())
     if found is None:
-        raise ApiError(401, "unauthorized", "A valid bearer token is required.")
+        raise unauthorized()
     g.api_user, g.api_token = found
 
 
@@ -109,9 +120,16 @@ def api_route(
     other_responses: dict[int, type[BaseModel]] | None = None,
     roles: tuple[str, ...] = (),
     alternative_media: tuple[str, ...] = (),
+    auth_in_view: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register an API view; it receives ``body=`` when a body model is given and returns a model
-    (or a (model, status) pair, or None for 204)."""
+    (or a (model, status) pair, or None for 204).
+
+    With ``auth_in_view`` the route still requires a bearer token, but the view checks it itself (with
+    ``bearer_or_401``, in a statement of its own, setting ``g.api_user``) before anything else; such a route
+    takes no ``roles``."""
+    if auth_in_view and (roles or not auth):
+        raise ValueError("auth_in_view is for routes that require a token and no role")
 
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
         params = {name: (conv or "string") for conv, name in _CONVERTER.findall(path)}
@@ -138,7 +156,7 @@ def api_route(
 
         @wraps(view)
         def wrapped(**kwargs: Any) -> Any:
-            if auth:
+            if auth and not auth_in_view:
                 authenticate_request()
                 if roles and not g.api_user.has_role(*roles):
                     raise ApiError(403, "forbidden", f"Only these roles may do this: {', '.join(roles)}.")
