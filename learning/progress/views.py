@@ -14,7 +14,7 @@ from learning.certificates import services as certificate_services
 from learning.extensions import db
 from learning.progress import services
 from learning.progress.forms import CompleteLessonForm, EnrolForm, LeaveForm
-from learning.progress.fragments import lesson_body
+from learning.progress.fragments import lesson_page
 from learning.progress.lesson_access import lesson_access
 from learning.progress.models import Enrolment
 from learning.transactions import reads_without_transaction
@@ -112,22 +112,7 @@ def lesson(slug: str, lesson_slug: str) -> str | Response:
     lesson = catalog.lesson_in_version(access.version_id, lesson_slug)
     if lesson is None:
         abort(404)
-    out = services.outline(access.version_id)
-    previous_slug, next_slug = out.neighbours(lesson.slug)
-    is_last_of_module = out.module_of(lesson.slug).lesson_slugs[-1] == lesson.slug
-    return render_template(
-        "progress/lesson.html",
-        course_slug=slug,
-        version_title=access.version_title,
-        lesson=lesson,
-        module=lesson.module,
-        body_html=lesson_body(access.version_id, lesson, is_last_of_module),
-        outline=out,
-        previous_slug=previous_slug,
-        next_slug=next_slug,
-        completed_at=access.completed_at,
-        can_complete=True,
-    )
+    return lesson_page(slug, access.version_id, access.version_title, lesson, access.completed_at)
 
 
 @bp.post("/courses/<slug>/lessons/<lesson_slug>/complete")
