@@ -20,8 +20,7 @@ from learning.auth.login import RequestUser
 from learning.auth.models import ApiToken, LoginSession, User, UserRole
 from learning.auth.services import token_hash
 from learning.catalog.models import Course, CourseVersion
-from learning.db import utcnow
-from learning.extensions import db
+from learning.db import read_connection, utcnow
 from learning.progress.models import Enrolment, LessonCompletion
 
 Credential = Literal["session", "token"]
@@ -48,7 +47,8 @@ def lesson_access(
         "course_slug": course_slug,
         "lesson_slug": lesson_slug,
     }
-    row = db.session.connection().execute(_statement(credential), parameters).one_or_none()
+    with read_connection() as connection:
+        row = connection.execute(_statement(credential), parameters).one_or_none()
     if row is None:
         return None
     user_id, language, timezone, roles = row[:4]
@@ -71,7 +71,7 @@ def lesson_access(
 @cache
 def _statement(credential: Credential) -> Select[Any]:
     # Built once per credential, with bound parameters: building a statement and its cache key costs more
-    # Python time than running it. Plain columns, run on the session's connection: no ORM objects to build
+    # Python time than running it. Plain columns, on a connection of its own: no ORM objects to build
     # for a page that only shows them. The course is joined whatever the credential finds, so a live
     # credential always gives one row: course columns NULL for an unknown course, enrolment columns NULL for
     # a learner who never enrolled.
