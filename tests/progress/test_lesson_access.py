@@ -8,6 +8,7 @@ import json
 from collections.abc import Callable
 from datetime import timedelta
 
+import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import update
 
@@ -176,3 +177,21 @@ def test_the_page_is_the_signed_in_learners_own(
     assert "My learning" in html and "Sign out" in html and "/reports" not in html
     login(client, staff)  # the roles come with the session's statement: the menu shows Reports
     assert 'href="/reports' in client.get(PAGE).get_data(as_text=True)
+
+
+def test_a_route_that_checks_its_own_token_takes_no_roles_and_requires_one() -> None:
+    from learning.api.routing import api_route
+
+    for options in ({"roles": ("admin",)}, {"auth": False}):
+        with pytest.raises(ValueError, match="auth_in_view"):
+            api_route("/nowhere", "GET", summary="Never registered", auth_in_view=True, **options)
+
+
+def test_the_request_user_is_flask_logins_user() -> None:
+    from learning.auth.login import RequestUser
+
+    user = RequestUser(
+        id=7, language="th", timezone="Asia/Bangkok", roles=frozenset({"learner"}), session_key="k"
+    )
+    assert user.is_authenticated and user.is_active and not user.is_anonymous and user.get_id() == "k"
+    assert user.has_role("admin", "learner") and not user.has_role("admin")
