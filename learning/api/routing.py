@@ -69,27 +69,43 @@ def _bearer() -> str | None:
     return token.strip()
 
 
+def unauthorized() -> ApiError:
+    return ApiError(401, "unauthorized", "A valid bearer token is required.")
+
+
+def bearer_or_401() -> str:
+    """Return the request's bearer token (not yet checked), or raise 401 when there is none."""
+    token = _bearer()
+    if token is None:
+        raise unauthorized()
+    return token
+
+
 def authenticate_request() -> None:
     """Set ``g.api_user`` and ``g.api_token`` from the bearer token, or raise 401 (once per request)."""
     if "api_user" in g:
         return
-    token = _bearer()
-    found = user_for_token(token) if token else None
+    found = user_for_token(bearer_or_401())
     if found is None:
-        raise ApiError(401, "unauthorized", "A valid bearer token is required.")
+        raise unauthorized()
     g.api_user, g.api_token = found
 
 
-def _access(name: str, auth: bool | None, roles: tuple[str, ...] | None) -> tuple[bool, tuple[str, ...]]:
-    """Whether the endpoint needs a token, and which roles, from the permissions table."""
+def _access(
+    name: str, auth: bool | None, roles: tuple[str, ...] | None
+) -> tuple[bool, tuple[str, ...], bool]:
+    """Whether the endpoint needs a token, which roles, and whether its view checks the token itself,
+    from the permissions table."""
     access = access_for(f"api.{name}")
     if access is None:  # refused on every request until it is in the table (a test fails meanwhile)
-        return True, tuple(roles or ())
+        return True, tuple(roles or ()), False
     needs_token, needed_roles = not access.public, tuple(sorted(access.roles or ()))
     if (auth is not None and auth != needs_token) or (roles is not None and set(roles) != set(needed_roles)):
         given = f"api_route(auth={auth}, roles={roles})"
         raise ValueError(f"api.{name}: {given} disagrees with the permissions table: {access.describe()}")
-    return needs_token, needed_roles
+    if access.in_view and (needed_roles or not needs_token):
+        raise ValueError(f"api.{name}: a view checks the token itself only for a token and no role")
+    return needs_token, needed_roles, access.in_view
 
 
 def parse_body(model: type[BaseModel]) -> BaseModel:
@@ -125,10 +141,13 @@ def api_route(
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register an API view; it receives ``body=`` when a body model is given and returns a model
     (or a (model, status) pair, or None for 204). Who may call it comes from the permissions table
-    (learning.security.permissions); ``auth`` and ``roles``, when given, must agree with it."""
+    (learning.security.permissions); ``auth`` and ``roles``, when given, must agree with it.
+
+    An entry of the table marked ``in_view`` still requires a bearer token, but the view checks it itself
+    (with ``bearer_or_401``, in a statement of its own, setting ``g.api_user``) before anything else."""
 
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
-        needs_token, needed_roles = _access(view.__name__, auth, roles)
+        needs_token, needed_roles, in_view = _access(view.__name__, auth, roles)
         params = {name: (conv or "string") for conv, name in _CONVERTER.findall(path)}
         OPERATIONS.append(
             Operation(
@@ -155,7 +174,7 @@ def api_route(
         def wrapped(**kwargs: Any) -> Any:
             # The permissions check before every request has done this already; kept here so that an API
             # view never runs without it.
-            if needs_token:
+            if needs_token and not in_view:
                 authenticate_request()
                 if needed_roles and not g.api_user.has_role(*needed_roles):
                     raise ApiError(

@@ -7,13 +7,14 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from learning.auth import login
 from learning.catalog import services as catalog
 from learning.catalog.models import Course
 from learning.certificates import services as certificate_services
 from learning.extensions import db
 from learning.progress import services
 from learning.progress.forms import CompleteLessonForm, EnrolForm, LeaveForm
-from learning.progress.fragments import lesson_body
+from learning.progress.fragments import lesson_page
 from learning.progress.lesson_access import lesson_access
 from learning.progress.models import Enrolment
 from learning.transactions import reads_without_transaction
@@ -91,31 +92,23 @@ def continue_course(slug: str) -> Response:
 
 @bp.get("/courses/<slug>/lessons/<lesson_slug>")
 @reads_without_transaction
-def lesson(slug: str, lesson_slug: str) -> str:
-    access = lesson_access(current_user, slug, lesson_slug)
-    if access is None or not access.published:
+def lesson(slug: str, lesson_slug: str) -> str | Response:
+    # Signed-in learners only, as with login_required, but the web session is checked in the same statement
+    # that reads the learner's access to the lesson.
+    key = login.session_key()
+    found = lesson_access("session", key, slug, lesson_slug) if key else None
+    if found is None:
+        return login.unauthorized()
+    user, access = found
+    login.use_user(user)
+    if not access.published:
         abort(404)
     if access.version_id is None:
         abort(redirect(url_for("catalog.course", slug=slug)))
     lesson = catalog.lesson_in_version(access.version_id, lesson_slug)
     if lesson is None:
         abort(404)
-    out = services.outline(access.version_id)
-    previous_slug, next_slug = out.neighbours(lesson.slug)
-    is_last_of_module = out.module_of(lesson.slug).lesson_slugs[-1] == lesson.slug
-    return render_template(
-        "progress/lesson.html",
-        course_slug=slug,
-        version_title=access.version_title,
-        lesson=lesson,
-        module=lesson.module,
-        body_html=lesson_body(access.version_id, lesson, is_last_of_module),
-        outline=out,
-        previous_slug=previous_slug,
-        next_slug=next_slug,
-        completed_at=access.completed_at,
-        can_complete=True,
-    )
+    return lesson_page(slug, access.version_id, access.version_title, lesson, access.completed_at)
 
 
 @bp.post("/courses/<slug>/lessons/<lesson_slug>/complete")

@@ -100,7 +100,7 @@ TABLE: dict[str, Access] = {
     "progress.enrol": signed_in("self"),
     "progress.leave": signed_in("self"),
     "progress.continue_course": signed_in("enrolled"),
-    "progress.lesson": signed_in("enrolled"),
+    "progress.lesson": signed_in("enrolled", in_view=True),  # the session is checked with the lesson
     "progress.complete_lesson": signed_in("enrolled"),
     "quizzes.take": signed_in("enrolled"),
     "quizzes.result": signed_in("owner"),
@@ -180,7 +180,7 @@ TABLE: dict[str, Access] = {
     "api.get_course": signed_in(),
     "api.put_enrolment": signed_in("self"),
     "api.delete_enrolment": signed_in("enrolled"),
-    "api.get_lesson": signed_in("enrolled"),
+    "api.get_lesson": signed_in("enrolled", in_view=True),  # the token is checked with the lesson
     "api.put_completion": signed_in("enrolled"),
     "api.get_quiz": signed_in("enrolled"),
     "api.post_attempt": signed_in("enrolled"),

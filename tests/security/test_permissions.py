@@ -167,14 +167,21 @@ def test_the_readme_explains_every_scope() -> None:
 def test_api_routes_take_who_may_call_them_from_the_table() -> None:
     from learning.api.routing import _access
 
-    assert _access("me", None, None) == (True, ())
-    assert _access("create_token", False, None) == (False, ())
-    assert _access("completion_report", None, ("secretariat", "admin")) == (True, ("admin", "secretariat"))
+    assert _access("me", None, None) == (True, (), False)
+    assert _access("get_lesson", None, None) == (True, (), True)  # its view checks the token itself
+    assert _access("create_token", False, None) == (False, (), False)
+    assert _access("completion_report", None, ("secretariat", "admin")) == (
+        True, ("admin", "secretariat"), False
+    )  # fmt: skip
     with pytest.raises(ValueError, match="disagrees"):
         _access("me", False, None)
     with pytest.raises(ValueError, match="disagrees"):
         _access("completion_report", None, ("admin",))
-    assert _access("not_in_the_table", None, None) == (True, ())  # documented as needing a token; refused
+    assert _access("not_in_the_table", None, None) == (
+        True,
+        (),
+        False,
+    )  # documented as needing a token; refused
 
 
 def test_an_entry_checked_in_its_view_is_left_to_the_view(in_world: World, monkeypatch) -> None:
