@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, Field, PasswordField, RadioField, StringField, SubmitField
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
 from learning.auth.choices import has_control_characters, options
 from learning.auth.passwords import MAX_LENGTH
+from learning.forms import Form
 
 
-def _no_control_characters(form: FlaskForm, field: Field) -> None:
+def _no_control_characters(form: Form, field: Field) -> None:
     if field.data and has_control_characters(field.data):
         raise ValidationError(_l("Remove the control characters (such as line breaks) from this field."))
 
 
-class EraseOwnAccountForm(FlaskForm):
+class EraseOwnAccountForm(Form):
     password = PasswordField(_l("Your password"), validators=[DataRequired(), Length(max=MAX_LENGTH)])
     understood = BooleanField(
         _l("I understand that this cannot be undone: my account, profile and plans are gone for good."),
@@ -25,7 +25,7 @@ class EraseOwnAccountForm(FlaskForm):
     submit = SubmitField(_l("Erase my account"))
 
 
-class StaffEraseForm(FlaskForm):
+class StaffEraseForm(Form):
     confirm_email = StringField(
         _l("Type the account's e-mail address to confirm"),
         validators=[DataRequired(), Length(max=254), _no_control_characters],

@@ -167,6 +167,7 @@ def world(app: Flask, client: FlaskClient, create_user: Callable[..., User], cou
         "job_id": 1,
         "fmt": "csv",
         "filename": "no-such-file.css",
+        "user_id": create_user().id,  # a learner of no one's, for the staff erasure form
     }
     return World(
         client=client,
