@@ -102,7 +102,7 @@ def test_academy_serve_runs_web_worker_and_beat(tmp_path: Path) -> None:
             assert response.status == 200  # followed the redirect to the sign-in page
         mail = tmp_path / "mail"
         files = wait_for(
-            lambda: list(mail.glob("*.eml")) if mail.exists() else [], 60, "the worker to send the e-mail"
+            lambda: list(mail.glob("*.eml")) if mail.exists() else [], 180, "the worker to send the e-mail"
         )
         assert b"official@example.org" in files[0].read_bytes()
         with urllib.request.urlopen(base + "/readyz", timeout=5) as response:  # noqa: S310 (local)
