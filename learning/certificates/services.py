@@ -172,7 +172,28 @@ def _with_holder(certificate: Certificate, user: User) -> Certificate:
 
 
 def missing_issues(limit: int = 500) -> list[int]:
-    """Completed enrolments without a current certificate (a task lost before it ran)."""
+    """Completed enrolments without a current certificate (a task lost before it ran), then those whose
+    valid certificate has no PDF yet (a worker killed between the issuing commit and the rendering): the
+    issuing task, run again, finds the certificate and renders it."""
+    stale = utcnow() - current_app.config["CERTIFICATE_EMAIL_LEASE"]
+    unrendered = list(
+        db.session.scalars(
+            select(Certificate.enrolment_id)
+            .where(
+                Certificate.status == "valid",
+                Certificate.pdf_key.is_(None),
+                Certificate.holder_erased_at.is_(None),
+                Certificate.enrolment_id.is_not(None),
+                Certificate.issued_at < stale,
+            )
+            .order_by(Certificate.id)
+            .limit(limit)
+        )
+    )
+    return _never_issued(limit) + [i for i in unrendered if i is not None]
+
+
+def _never_issued(limit: int) -> list[int]:
     has_certificate = (
         select(Certificate.id)
         .where(
