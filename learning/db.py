@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, g, has_request_context, request
-from sqlalchemy import DateTime, Table, event
+from sqlalchemy import DateTime, Select, Table, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect, Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.types import TypeDecorator
 
 from learning.extensions import db
@@ -148,19 +149,132 @@ def dialect_name() -> str:
     return db.session.get_bind().dialect.name
 
 
-@contextmanager
-def read_connection() -> Iterator[Connection]:
-    """A connection for a view's read outside the ORM session, on the session's bind (so in autocommit mode
-    in a view marked ``reads_without_transaction``, on PostgreSQL), back in the pool when the block ends.
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    names: tuple[str, ...] | None  # the parameters' order for a positional paramstyle, else None
+    binds: tuple[tuple[str, Callable[[Any], Any]], ...]  # parameters whose type converts them
+    results: tuple[Callable[[Any], Any] | None, ...]  # per column
 
-    For the statements learners send most: the session's transaction bookkeeping (begin, close) costs
-    several times as much Python time as checking a connection out of the pool. When the session is bound
-    to a connection (the tests' transaction), that connection is used, so the read sees what the session
-    sees.
+
+class RawSelect:
+    """A one-row SELECT built and compiled by SQLAlchemy, run on the DBAPI cursor itself.
+
+    For the statement learners send most (the lesson page's and the lesson API's, learning.progress.
+    lesson_access): SQLAlchemy's execution around one statement (checking a Connection out, the execution
+    context, the result object, and on PostgreSQL switching the connection to autocommit and back) took
+    about four times the Python time of the statement on the DBAPI cursor (bench/README.md). What stays
+    the same: the SQL is SQLAlchemy's, compiled once per dialect; parameters and columns go through their
+    types' own processors (so UTC timestamps read the same as through the ORM); on PostgreSQL it runs in
+    autocommit mode like every statement of a ``reads_without_transaction`` view (one round trip), and on
+    SQLite without a BEGIN; the engine's ``before_cursor_execute`` and ``after_cursor_execute`` listeners
+    see it, with a Connection (statement counts in tests and bench/); a DBAPI
+    error comes out as SQLAlchemy's ``DBAPIError`` with the connection invalidated when it was lost, so
+    learning.errors answers 503 as for any other statement. In tests, whose session is bound to a
+    connection, it runs on that connection, inside its transaction.
+
+    Only for statements whose SQL does not depend on the values (no expanding ``IN`` parameters).
     """
-    bind = db.session.get_bind()
-    if isinstance(bind, Connection):
-        yield bind
-        return
-    with bind.connect() as connection:
-        yield connection
+
+    def __init__(self, build: Callable[[], Select[Any]]) -> None:
+        self._build = build
+        self._compiled: dict[tuple[str, str], _Compiled] = {}
+
+    def one_or_none(self, **values: Any) -> tuple[Any, ...] | None:
+        # Not db.session.get_bind(): that makes the request a session it would not otherwise need, and
+        # makes it close it at the end, which costs more than the statement. A session factory bound to a
+        # connection (the tests') is honoured.
+        bind = db.session.session_factory.kw.get("bind") or db.engine
+        compiled = self._compile(bind.dialect)
+        converted = dict(values)
+        for name, convert in compiled.binds:
+            converted[name] = convert(converted[name])
+        parameters: Any = (
+            tuple(converted[name] for name in compiled.names) if compiled.names is not None else converted
+        )
+        if isinstance(bind, Connection):  # the tests' connection, in its transaction
+            row = self._run(bind, bind.connection.driver_connection, compiled, parameters)
+        else:
+            row = self._run_pooled(bind, compiled, parameters)
+        if row is None:
+            return None
+        return tuple(
+            value if convert is None or value is None else convert(value)
+            for value, convert in zip(row, compiled.results, strict=True)
+        )
+
+    def _compile(self, dialect: Dialect) -> _Compiled:
+        key = (dialect.name, dialect.driver)
+        found = self._compiled.get(key)
+        if found is not None:
+            return found
+        statement = self._build()
+        compiled = statement.compile(dialect=dialect)
+        if any(bind.expanding for bind in compiled.binds.values()):
+            raise ValueError("RawSelect takes no expanding (IN) parameters")
+        # Literal-rendered parameters (a string_agg separator, say) are rendered here; the SQL then does
+        # not depend on the values, which are given at each call.
+        required = {name: None for name, bind in compiled.binds.items() if bind.required}
+        expanded = compiled.construct_expanded_state(required)
+        binds = []
+        for name in required:
+            convert = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+            if convert is not None:
+                binds.append((name, convert))
+        found = _Compiled(
+            sql=expanded.statement,
+            names=tuple(expanded.positiontup) if compiled.positional and expanded.positiontup else None,
+            binds=tuple(binds),
+            results=tuple(
+                column.type.dialect_impl(dialect).result_processor(dialect, None)
+                for column in statement.selected_columns
+            ),
+        )
+        self._compiled[key] = found
+        return found
+
+    @staticmethod
+    def _run(events: Connection | None, connection: Any, compiled: _Compiled, parameters: Any) -> Any:
+        cursor = connection.cursor()
+        try:
+            if events is not None:
+                events.dispatch.before_cursor_execute(events, cursor, compiled.sql, parameters, None, False)
+            cursor.execute(compiled.sql, parameters)
+            row = cursor.fetchone()
+            if events is not None:
+                events.dispatch.after_cursor_execute(events, cursor, compiled.sql, parameters, None, False)
+            return row
+        finally:
+            cursor.close()
+
+    def _run_pooled(self, engine: Engine, compiled: _Compiled, parameters: Any) -> Any:
+        dialect = engine.dialect
+        # Where something listens for statements (tests, bench/, instrumentation), it gets the Connection
+        # its listeners expect; otherwise the pool's connection alone, which costs a fifth as much.
+        listened = bool(engine.dispatch.before_cursor_execute or engine.dispatch.after_cursor_execute)
+        events = engine.connect() if listened else None
+        fairy = events.connection if events is not None else engine.raw_connection()
+        connection: Any = fairy.driver_connection
+        try:
+            # psycopg would open a transaction (BEGIN, and the pool's ROLLBACK on return): two round trips.
+            # SQLite's connections are in autocommit mode already (isolation_level None, see above).
+            autocommit = dialect.name == "postgresql"
+            if autocommit:
+                connection.autocommit = True
+            row = self._run(events, connection, compiled, parameters)
+            if autocommit:
+                connection.autocommit = False
+            return row
+        except dialect.loaded_dbapi.Error as exc:
+            lost = dialect.is_disconnect(exc, connection, None)
+            if lost:
+                # as SQLAlchemy does on a lost connection: this one is dropped, and every other pooled
+                # connection (opened before the loss too) is closed rather than handed out again
+                (events or fairy).invalidate(exc)
+                engine.dispose()
+            raise DBAPIError.instance(
+                compiled.sql, parameters, exc, dialect.loaded_dbapi.Error, hide_parameters=True,
+                connection_invalidated=lost, dialect=dialect,
+            ) from exc  # fmt: skip
+        finally:
+            (events or fairy).close()

@@ -4,14 +4,14 @@ The lesson is the page learners open most, and each statement costs far more in 
 database. So the web session's (or the bearer token's) check and the learner's course, enrolment, version
 title and completion time come in one statement of one row: the credential is checked against the database on
 every request, as before (nothing about the learner is kept between requests), only no longer on its own.
-The user comes as a ``RequestUser`` of plain columns (with the roles the menu asks for), not an ORM object.
+The user comes as a ``RequestUser`` of plain columns (with the roles the menu asks for), not an ORM object,
+and the statement runs on the DBAPI cursor (``learning.db.RawSelect``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
 from typing import Any, Literal
 
 from sqlalchemy import Select, and_, bindparam, func, select
@@ -20,7 +20,7 @@ from learning.auth.login import RequestUser
 from learning.auth.models import ApiToken, LoginSession, User, UserRole
 from learning.auth.services import token_hash
 from learning.catalog.models import Course, CourseVersion
-from learning.db import read_connection, utcnow
+from learning.db import RawSelect, utcnow
 from learning.progress.models import Enrolment, LessonCompletion
 
 Credential = Literal["session", "token"]
@@ -47,8 +47,7 @@ def lesson_access(
         "course_slug": course_slug,
         "lesson_slug": lesson_slug,
     }
-    with read_connection() as connection:
-        row = connection.execute(_statement(credential), parameters).one_or_none()
+    row = _STATEMENTS[credential].one_or_none(**parameters)
     if row is None:
         return None
     user_id, language, timezone, roles = row[:4]
@@ -68,11 +67,9 @@ def lesson_access(
     )
 
 
-@cache
 def _statement(credential: Credential) -> Select[Any]:
-    # Built once per credential, with bound parameters: building a statement and its cache key costs more
-    # Python time than running it. Plain columns, on a connection of its own: no ORM objects to build
-    # for a page that only shows them. The course is joined whatever the credential finds, so a live
+    # Compiled once per credential and dialect, with bound parameters. Plain columns: no ORM objects to
+    # build for a page that only shows them. The course is joined whatever the credential finds, so a live
     # credential always gives one row: course columns NULL for an unknown course, enrolment columns NULL for
     # a learner who never enrolled.
     table: type[LoginSession] | type[ApiToken] = LoginSession if credential == "session" else ApiToken
@@ -109,3 +106,9 @@ def _statement(credential: Credential) -> Select[Any]:
             User.active.is_(True),
         )
     )
+
+
+_STATEMENTS = {
+    "session": RawSelect(lambda: _statement("session")),
+    "token": RawSelect(lambda: _statement("token")),
+}
