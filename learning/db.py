@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
+import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,6 +22,7 @@ from sqlalchemy.types import TypeDecorator
 from learning.extensions import db
 
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+POOL_RECYCLE_SECONDS = 1800  # pooled connections, and the ones RawSelect holds, are replaced at this age
 TURN = "sqlite_write_turn"  # in a connection's info while it holds its process's turn to write
 
 
@@ -63,7 +67,7 @@ def engine_options(url: str, busy_timeout_ms: int) -> dict[str, Any]:
     # No pool_pre_ping: it costs every request a round trip (two, with psycopg's BEGIN). A connection lost
     # to a database restart fails its request instead, answered with a clean 503
     # (learning.errors.database_unavailable), and SQLAlchemy then replaces every older pooled connection.
-    return {"pool_size": 5, "max_overflow": 10, "pool_recycle": 1800}
+    return {"pool_size": 5, "max_overflow": 10, "pool_recycle": POOL_RECYCLE_SECONDS}
 
 
 def configure_engine(app: Flask) -> None:
@@ -163,14 +167,19 @@ class RawSelect:
     For the statement learners send most (the lesson page's and the lesson API's, learning.progress.
     lesson_access): SQLAlchemy's execution around one statement (checking a Connection out, the execution
     context, the result object, and on PostgreSQL switching the connection to autocommit and back) took
-    about four times the Python time of the statement on the DBAPI cursor (bench/README.md). What stays
-    the same: the SQL is SQLAlchemy's, compiled once per dialect; parameters and columns go through their
-    types' own processors (so UTC timestamps read the same as through the ORM); on PostgreSQL it runs in
-    autocommit mode like every statement of a ``reads_without_transaction`` view (one round trip), and on
-    SQLite without a BEGIN; the engine's ``before_cursor_execute`` and ``after_cursor_execute`` listeners
-    see it, with a Connection (statement counts in tests and bench/); a DBAPI
-    error comes out as SQLAlchemy's ``DBAPIError`` with the connection invalidated when it was lost, so
-    learning.errors answers 503 as for any other statement. In tests, whose session is bound to a
+    about four times the Python time of the statement on the DBAPI cursor, and checking a connection out
+    of the pool and back still cost the lesson API a tenth of its throughput (bench/README.md). So each
+    thread keeps a connection of its own for these statements (``_held_connection``: taken from the
+    engine's pool and detached from it, in autocommit mode, replaced at the pool's recycling age, after a
+    fork, or when lost), which is one connection per thread on top of the pool.
+
+    What stays the same: the SQL is SQLAlchemy's, compiled once per dialect; parameters and columns go
+    through their types' own processors (so UTC timestamps read the same as through the ORM); on
+    PostgreSQL it runs in autocommit mode like every statement of a ``reads_without_transaction`` view (one
+    round trip), and on SQLite without a BEGIN; the engine's ``before_cursor_execute`` and
+    ``after_cursor_execute`` listeners see it, with a Connection (statement counts in tests and bench/);
+    a DBAPI error comes out as SQLAlchemy's ``DBAPIError`` with the connection invalidated when it was
+    lost, so learning.errors answers 503 as for any other statement. In tests, whose session is bound to a
     connection, it runs on that connection, inside its transaction.
 
     Only for statements whose SQL does not depend on the values (no expanding ``IN`` parameters).
@@ -250,31 +259,87 @@ class RawSelect:
     def _run_pooled(self, engine: Engine, compiled: _Compiled, parameters: Any) -> Any:
         dialect = engine.dialect
         # Where something listens for statements (tests, bench/, instrumentation), it gets the Connection
-        # its listeners expect; otherwise the pool's connection alone, which costs a fifth as much.
+        # its listeners expect, from the pool; otherwise the thread's own connection.
         listened = bool(engine.dispatch.before_cursor_execute or engine.dispatch.after_cursor_execute)
         events = engine.connect() if listened else None
-        fairy = events.connection if events is not None else engine.raw_connection()
-        connection: Any = fairy.driver_connection
+        connection: Any = (
+            events.connection.driver_connection if events is not None else _held_connection(engine)
+        )
+        # psycopg would open a transaction (BEGIN, and the pool's ROLLBACK on return): two round trips.
+        # SQLite's connections are in autocommit mode already (isolation_level None, see above).
+        switch = events is not None and dialect.name == "postgresql"
         try:
-            # psycopg would open a transaction (BEGIN, and the pool's ROLLBACK on return): two round trips.
-            # SQLite's connections are in autocommit mode already (isolation_level None, see above).
-            autocommit = dialect.name == "postgresql"
-            if autocommit:
+            if switch:
                 connection.autocommit = True
             row = self._run(events, connection, compiled, parameters)
-            if autocommit:
+            if switch:
                 connection.autocommit = False
             return row
         except dialect.loaded_dbapi.Error as exc:
             lost = dialect.is_disconnect(exc, connection, None)
             if lost:
-                # as SQLAlchemy does on a lost connection: this one is dropped, and every other pooled
+                # as SQLAlchemy does on a lost connection: this one is dropped, and every pooled
                 # connection (opened before the loss too) is closed rather than handed out again
-                (events or fairy).invalidate(exc)
+                if events is None:
+                    _drop_held(engine)
+                else:
+                    events.invalidate(exc)
                 engine.dispose()
             raise DBAPIError.instance(
                 compiled.sql, parameters, exc, dialect.loaded_dbapi.Error, hide_parameters=True,
                 connection_invalidated=lost, dialect=dialect,
             ) from exc  # fmt: skip
         finally:
-            (events or fairy).close()
+            if events is not None:
+                events.close()
+
+
+@dataclass(eq=False)
+class _HeldConnection:
+    """A DBAPI connection RawSelect keeps, the process that opened it, and when. It is closed when this
+    holder goes: with its thread (a thread-local keeps it), its engine (a weak key), or when replaced."""
+
+    dbapi: Any
+    pid: int
+    since: float
+
+
+class _Held(threading.local):
+    def __init__(self) -> None:
+        self.by_engine: weakref.WeakKeyDictionary[Engine, _HeldConnection] = weakref.WeakKeyDictionary()
+
+
+_held = _Held()
+# Connections a forked process inherited from its parent: never closed in the child, which would end the
+# parent's session on the same socket; kept referenced so that nothing finalizes them either.
+_inherited: list[Any] = []
+
+
+def _held_connection(engine: Engine) -> Any:
+    """This thread's DBAPI connection for RawSelect on ``engine``: opened through the pool (so its
+    connect-time settings apply) and detached from it, in autocommit mode on PostgreSQL."""
+    held = _held.by_engine.get(engine)
+    if held is not None:
+        if held.pid == os.getpid() and time.monotonic() - held.since < POOL_RECYCLE_SECONDS:
+            return held.dbapi
+        del _held.by_engine[engine]  # its finalizer closes it (or keeps it, in a forked child)
+    fairy = engine.raw_connection()
+    connection: Any = fairy.driver_connection
+    fairy.detach()  # the pool forgets it: it neither counts against the pool's size nor goes back to it
+    if engine.dialect.name == "postgresql":
+        connection.autocommit = True
+    held = _HeldConnection(connection, os.getpid(), time.monotonic())
+    weakref.finalize(held, _close_held, connection, held.pid)
+    _held.by_engine[engine] = held
+    return connection
+
+
+def _drop_held(engine: Engine) -> None:
+    _held.by_engine.pop(engine, None)
+
+
+def _close_held(connection: Any, pid: int) -> None:
+    if pid == os.getpid():
+        connection.close()  # psycopg and sqlite3 close a lost connection without complaint
+    else:
+        _inherited.append(connection)

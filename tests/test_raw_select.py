@@ -72,3 +72,50 @@ def test_on_a_pooled_connection_listeners_see_the_statement_with_a_connection(sh
             event.remove(db.engine, "before_cursor_execute", before)
             event.remove(db.engine, "after_cursor_execute", after)
     assert seen == [("before", True), ("after", True)]
+
+
+def closed(connection: Any) -> bool:
+    if hasattr(connection, "closed"):  # psycopg
+        return bool(connection.closed)
+    try:
+        connection.execute("SELECT 1")  # sqlite3 has no flag; a closed connection refuses
+    except Exception:  # noqa: BLE001
+        return True
+    return False
+
+
+@pytest.mark.no_rollback
+def test_each_thread_keeps_one_connection_outside_the_pool(
+    shared_app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from learning import db as database
+
+    with shared_app.app_context():
+        engine = db.engine
+        checked_out = engine.pool.checkedout()  # type: ignore[attr-defined]
+        first = database._held_connection(engine)
+        assert database._held_connection(engine) is first  # kept between statements
+        assert engine.pool.checkedout() == checked_out  # type: ignore[attr-defined]  # not the pool's
+        assert STATEMENT.one_or_none(email="nobody@example.org") is None
+        assert database._held_connection(engine) is first and not closed(first)
+
+        others: list[Any] = []
+
+        def elsewhere() -> None:
+            with shared_app.app_context():
+                others.append(database._held_connection(engine))
+
+        thread = threading.Thread(target=elsewhere)
+        thread.start()
+        thread.join()
+        assert others[0] is not first
+        assert closed(others[0])  # closed with its thread
+
+        monkeypatch.setattr(database, "POOL_RECYCLE_SECONDS", 0)  # replaced at the pool's recycling age
+        second = database._held_connection(engine)
+        assert second is not first and closed(first)
+        monkeypatch.undo()
+        assert STATEMENT.one_or_none(email="nobody@example.org") is None
+        assert database._held_connection(engine) is second
