@@ -2,7 +2,7 @@
 each as a ratio to /healthz measured in the same run, with wrk as the load generator on 127.0.0.1.
 
     python -m bench.seed               # once: the database and the credentials this reads
-    python -m bench.throughput         # 4 sync workers, wrk -t2 -c16, 10 s per run, 3 rounds (~4 minutes)
+    python -m bench.throughput         # 4 sync workers, wrk -t2 -c16, 10 s per run, 5 rounds (~7 minutes)
     python -m bench.throughput --rounds 1 --duration 5 --json bench/.state/throughput.json
     python -m bench.throughput --worker-class gthread --worker-threads 4   # keep-alive, for comparison
 
@@ -308,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=16, help="wrk connections (default 16)")
     parser.add_argument("--duration", type=float, default=10, help="seconds per measurement (default 10)")
     parser.add_argument("--warmup", type=float, default=3, help="seconds of warm-up per endpoint (default 3)")
-    parser.add_argument("--rounds", type=int, default=3, help="repeat the whole sequence (default 3)")
+    parser.add_argument("--rounds", type=int, default=5, help="repeat the whole sequence (default 5)")
     parser.add_argument("--only", action="append", help="measure only these endpoints besides /healthz")
     parser.add_argument("--json", type=Path, help="also write the measurements to this file")
     parser.add_argument(
