@@ -185,7 +185,7 @@ class RawSelect:
     Only for statements whose SQL does not depend on the values (no expanding ``IN`` parameters).
     """
 
-    def __init__(self, build: Callable[[], Select[Any]]) -> None:
+    def __init__(self, build: Callable[[], Select[*tuple[Any, ...]]]) -> None:
         self._build = build
         self._compiled: dict[tuple[str, str], _Compiled] = {}
 
@@ -265,21 +265,22 @@ class RawSelect:
         connection: Any = (
             events.connection.driver_connection if events is not None else _held_connection(engine)
         )
-        # psycopg would open a transaction (BEGIN, and the pool's ROLLBACK on return): two round trips.
-        # SQLite's connections are in autocommit mode already (isolation_level None, see above).
-        switch = events is not None and dialect.name == "postgresql"
+        # A pooled connection would open a transaction on psycopg (BEGIN, and the pool's ROLLBACK on
+        # return: two round trips), so it is switched to autocommit for the statement and back before it
+        # returns to the pool; the thread's own connection is in autocommit mode already, like SQLite's
+        # (isolation_level None, see above).
+        switched = False
         try:
-            if switch:
+            if events is not None and dialect.name == "postgresql":
                 connection.autocommit = True
-            row = self._run(events, connection, compiled, parameters)
-            if switch:
-                connection.autocommit = False
-            return row
+                switched = True
+            return self._run(events, connection, compiled, parameters)
         except dialect.loaded_dbapi.Error as exc:
             lost = dialect.is_disconnect(exc, connection, None)
             if lost:
                 # as SQLAlchemy does on a lost connection: this one is dropped, and every pooled
                 # connection (opened before the loss too) is closed rather than handed out again
+                switched = False
                 if events is None:
                     _drop_held(engine)
                 else:
@@ -291,6 +292,11 @@ class RawSelect:
             ) from exc  # fmt: skip
         finally:
             if events is not None:
+                if switched:
+                    try:
+                        connection.autocommit = False
+                    except dialect.loaded_dbapi.Error:
+                        events.invalidate()  # never back to the pool in autocommit mode
                 events.close()
 
 

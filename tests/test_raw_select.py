@@ -119,3 +119,23 @@ def test_each_thread_keeps_one_connection_outside_the_pool(
         monkeypatch.undo()
         assert STATEMENT.one_or_none(email="nobody@example.org") is None
         assert database._held_connection(engine) is second
+
+
+@pytest.mark.no_rollback
+def test_a_pooled_connection_goes_back_in_its_normal_mode_whatever_happens(shared_app: Flask) -> None:
+    def broken(*_args: Any) -> None:
+        raise RuntimeError("a listener that fails")
+
+    with shared_app.app_context():
+        engine = db.engine
+        event.listen(engine, "after_cursor_execute", broken)
+        try:
+            with pytest.raises(RuntimeError):
+                STATEMENT.one_or_none(email="nobody@example.org")
+        finally:
+            event.remove(engine, "after_cursor_execute", broken)
+        with engine.connect() as connection:
+            if engine.dialect.name == "postgresql":
+                assert connection.connection.driver_connection.autocommit is False  # type: ignore[union-attr]
+            connection.execute(select(User.id).limit(1))
+            assert connection.in_transaction()
