@@ -12,6 +12,10 @@ from flask_wtf import FlaskForm
 # of a submission (POST, PUT, PATCH or DELETE)
 from flask_wtf.form import _Auto, _is_submitted
 from werkzeug.datastructures import MultiDict
+from wtforms import Field
+from wtforms.validators import ValidationError
+
+from learning.auth.choices import has_control_characters
 
 FILE_FIELDS = frozenset({"FileField", "MultipleFileField"})
 FORM_BODIES = frozenset({"multipart/form-data", "application/x-www-form-urlencoded"})
@@ -33,7 +37,8 @@ class Form(FlaskForm):
     def validate(self, extra_validators: Any = None) -> bool:
         valid: bool = super().validate(extra_validators)
         for field in self:
-            if isinstance(field.data, str) and "\x00" in field.data:
+            # a field its own validators refused already (for control characters, say) shows one message
+            if isinstance(field.data, str) and "\x00" in field.data and not field.errors:
                 field.errors = [*field.errors, str(_l("Remove the NUL character from this field."))]
                 valid = False
         return valid
@@ -52,3 +57,9 @@ class Form(FlaskForm):
                 if key in files:
                     data.add(key, value)
             return data
+
+
+def no_control_characters(form: Form, field: Field) -> None:
+    """A validator for one-line text fields (names, addresses): no control character, line breaks included."""
+    if field.data and has_control_characters(field.data):
+        raise ValidationError(_l("Remove the control characters (such as line breaks) from this field."))

@@ -10,12 +10,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, V
 
 from learning.auth import choices
 from learning.auth.passwords import MAX_LENGTH, password_problem
-from learning.forms import Form
-
-
-def _no_control_characters(form: Form, field: Field) -> None:
-    if field.data and choices.has_control_characters(field.data):
-        raise ValidationError(_l("Remove the control characters (such as line breaks) from this field."))
+from learning.forms import Form, no_control_characters
 
 
 def _strip(value: Any) -> Any:
@@ -32,16 +27,16 @@ def _new_password_ok(form: Form, field: Field) -> None:
 class ProfileFields(Form):
     full_name = StringField(
         _l("Full name, as it should appear on your certificate"),
-        validators=[DataRequired(), Length(max=200), _no_control_characters],
+        validators=[DataRequired(), Length(max=200), no_control_characters],
         filters=[_strip],
     )
     country = SelectField(_l("Country"), validators=[DataRequired()])
     organisation = StringField(
-        _l("Organisation"), validators=[Optional(), Length(max=200), _no_control_characters], filters=[_strip]
+        _l("Organisation"), validators=[Optional(), Length(max=200), no_control_characters], filters=[_strip]
     )
     organisation_type = SelectField(_l("Type of organisation"), validators=[DataRequired()])
     job_title = StringField(
-        _l("Job title"), validators=[Optional(), Length(max=200), _no_control_characters], filters=[_strip]
+        _l("Job title"), validators=[Optional(), Length(max=200), no_control_characters], filters=[_strip]
     )
     language = SelectField(_l("Preferred language"), validators=[DataRequired()], default="en")
     timezone = SelectField(_l("Time zone"), validators=[DataRequired()], default="UTC")

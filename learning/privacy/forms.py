@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, Field, PasswordField, RadioField, StringField, SubmitField
-from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
+from wtforms import BooleanField, PasswordField, RadioField, StringField, SubmitField
+from wtforms.validators import DataRequired, InputRequired, Length
 
-from learning.auth.choices import has_control_characters, options
+from learning.auth.choices import options
 from learning.auth.passwords import MAX_LENGTH
-from learning.forms import Form
-
-
-def _no_control_characters(form: Form, field: Field) -> None:
-    if field.data and has_control_characters(field.data):
-        raise ValidationError(_l("Remove the control characters (such as line breaks) from this field."))
+from learning.forms import Form, no_control_characters
 
 
 class EraseOwnAccountForm(Form):
@@ -28,7 +23,7 @@ class EraseOwnAccountForm(Form):
 class StaffEraseForm(Form):
     confirm_email = StringField(
         _l("Type the account's e-mail address to confirm"),
-        validators=[DataRequired(), Length(max=254), _no_control_characters],
+        validators=[DataRequired(), Length(max=254), no_control_characters],
     )
     certificates = RadioField(
         _l("Certificates already issued"),
@@ -42,6 +37,6 @@ class StaffEraseForm(Form):
     )
     reason = StringField(
         _l("Request (reference or reason, for the audit log)"),
-        validators=[DataRequired(), Length(max=200), _no_control_characters],
+        validators=[DataRequired(), Length(max=200), no_control_characters],
     )
     submit = SubmitField(_l("Erase this account"))
