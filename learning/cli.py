@@ -6,6 +6,7 @@ import argparse
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -36,8 +37,14 @@ def prepare() -> None:
             print(f"content: {result}")
 
 
+# A child that exits this many times within RESTART_WINDOW seconds is not started again: something is wrong
+# that restarting does not mend (a port taken, a broken setting), and the whole service stops with its code.
+MAX_RESTARTS = 5
+RESTART_WINDOW = 60.0
+
+
 def serve(host: str, port: int, workers: int) -> int:
-    """Start gunicorn and a Celery worker with its beat, and stop both together."""
+    """Start gunicorn and a Celery worker with its beat, keep both running, and stop both together."""
     prepare()
     bin_dir = Path(sys.executable).parent
     web = [
@@ -61,27 +68,56 @@ def serve(host: str, port: int, workers: int) -> int:
         "--concurrency",
         "2",
     ]
-    processes = [subprocess.Popen(cmd) for cmd in (web, worker)]  # noqa: S603
-    print(f"Smart Port Academy is running at http://{host}:{port}/ (Ctrl+C stops it)", flush=True)
+    stopping = threading.Event()
 
     def stop(*_: object) -> None:
-        for process in processes:
-            if process.poll() is None:
-                process.terminate()
+        stopping.set()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    print(f"Smart Port Academy is running at http://{host}:{port}/ (Ctrl+C stops it)", flush=True)
+    return supervise({"web server": web, "worker": worker}, stopping)
+
+
+def supervise(commands: dict[str, list[str]], stopping: threading.Event, poll: float = 0.5) -> int:
+    """Run each command, start again one that exits (a crashed worker, a web server killed for memory), and
+    stop them all when ``stopping`` is set or one keeps exiting. Return 0 after a requested stop, else the
+    exit code of the command that kept exiting."""
+    processes = {name: subprocess.Popen(command) for name, command in commands.items()}  # noqa: S603
+    exits: dict[str, list[float]] = {name: [] for name in commands}
     try:
-        while all(p.poll() is None for p in processes):
-            time.sleep(0.5)
+        while not stopping.wait(poll):
+            for name, process in processes.items():
+                code = process.poll()
+                if code is None or stopping.is_set():
+                    continue
+                now = time.monotonic()
+                exits[name] = [t for t in exits[name] if now - t < RESTART_WINDOW] + [now]
+                if len(exits[name]) > MAX_RESTARTS:
+                    print(
+                        f"academy: the {name} exited {len(exits[name])} times within {RESTART_WINDOW:.0f} s "
+                        f"(last exit code {code}); stopping the service",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+                    return code or 1
+                print(
+                    f"academy: the {name} exited with code {code}; starting it again",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                processes[name] = subprocess.Popen(commands[name])  # noqa: S603
+        return 0
     finally:
-        stop()
-        for process in processes:
+        for process in processes.values():
+            if process.poll() is None:
+                process.terminate()
+        for process in processes.values():
             try:
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 process.kill()
-    return max((p.returncode or 0) for p in processes)
+                process.wait()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,6 +8,7 @@ from flask import Flask, Response, current_app, jsonify, render_template, reques
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from learning.security.log import loggable_path
@@ -86,11 +87,26 @@ def database_unavailable(error: DBAPIError) -> Response:
     current_app.logger.warning(
         "database connection lost on %s %s: %s", request.method, loggable_path(), str(error.orig).strip()
     )
+    return _unavailable(busy=False)
+
+
+def no_free_connection(error: PoolTimeout) -> Response:
+    """Answer 503 when no pooled connection came free within the pool's timeout: more requests at once
+    than the process has connections for (threads above pool_size + max_overflow, or statements held up
+    by locks). The client may try again; nothing it sent was written."""
+    current_app.logger.warning(
+        "no database connection free on %s %s: %s", request.method, loggable_path(), str(error).split(" (")[0]
+    )
+    return _unavailable(busy=True)
+
+
+def _unavailable(busy: bool) -> Response:
     if wants_json():
-        response = json_error(503, "The database is unavailable for a moment. Try again.")
+        what = "The service is busy" if busy else "The database is unavailable"
+        response = json_error(503, f"{what} for a moment. Try again.")
     else:
         # Not render_template: its context processors load the signed-in user, which takes a query.
-        page = current_app.jinja_env.get_template("errors/unavailable.html").render()
+        page = current_app.jinja_env.get_template("errors/unavailable.html").render(busy=busy)
         response = Response(page, 503, mimetype="text/html")
     response.headers["Retry-After"] = "5"
     return response
@@ -141,6 +157,8 @@ def register(app: Flask) -> None:
         if not (error.connection_invalidated or cannot_connect(error)):
             return unexpected(error)
         return database_unavailable(error)
+
+    app.register_error_handler(PoolTimeout, no_free_connection)
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> Any:

@@ -31,7 +31,10 @@ LESSONS = ("first-a", "first-b", "second-a", "second-b")
 
 @pytest.fixture
 def shared_app(tmp_path: Path) -> Iterator[Flask]:
-    with committed_app(tmp_path, CELERY=queued_celery()) as app:
+    # a connection for each thread, as a threaded server is configured: with fewer, a thread that waits
+    # the pool's timeout in vain is answered 503 (tests/test_database_down.py), which is not what this tests
+    options = {"pool_size": THREADS, "max_overflow": 0}
+    with committed_app(tmp_path, CELERY=queued_celery(), SQLALCHEMY_ENGINE_OPTIONS=options) as app:
         yield app
 
 
