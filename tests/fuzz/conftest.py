@@ -17,6 +17,7 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,6 +25,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, settings
 from sqlalchemy import select
+from sqlalchemy.orm import sessionmaker
 from werkzeug.datastructures import FileStorage
 
 from learning.auth.models import User
@@ -33,10 +35,11 @@ from learning.certificates.models import Certificate
 from learning.cohorts import services as cohorts
 from learning.extensions import db
 from learning.progress.models import Enrolment
+from learning.progress.services import clear_outline_cache
 from learning.quizzes.models import Quiz
 from learning.reminders.links import unsubscribe_token
 from tests.capstone.conftest import capstone_block
-from tests.conftest import csrf_from
+from tests.conftest import TestSession, csrf_from
 from tests.fixtures.completion import complete_course
 
 # CI sizes: 50 cases per form class and 2,000 API calls keep the PostgreSQL leg's addition under about
@@ -89,6 +92,26 @@ def _fuzz_leg() -> None:
 
     if not (EXPLICIT or is_postgres(os.environ.get("TEST_DATABASE_URL", ""))):
         pytest.skip("the fuzzers run in the PostgreSQL leg (set FUZZ_EXAMPLES to run them here)")
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Iterator[Flask]:
+    """The fuzzers' own app and database (the world is committed, each example rolled back; see
+    ``isolated``), so that nothing of theirs reaches the suite's shared database."""
+    from tests.conftest import Browser
+    from tests.fixtures.databases import committed_app
+
+    with committed_app(tmp_path, MAIL_FILE_PATH=str(tmp_path / "mail")) as fuzz_app:
+        fuzz_app.test_client_class = Browser
+        with fuzz_app.app_context():
+            # as in the suite, an eager task run from a commit's hook gets a session of its own
+            original = db.session
+            db.session = TestSession(sessionmaker(bind=db.engine))
+            try:
+                yield fuzz_app
+            finally:
+                db.session.close_for_good()
+                db.session = original
 
 
 @dataclass
@@ -169,6 +192,7 @@ def world(app: Flask, client: FlaskClient, create_user: Callable[..., User], cou
         "filename": "no-such-file.css",
         "user_id": create_user().id,  # a learner of no one's, for the staff erasure form
     }
+    db.session.commit()
     return World(
         client=client,
         user=user,
@@ -190,18 +214,28 @@ def complete(enrolment: Enrolment) -> Certificate:
 
 @contextmanager
 def isolated(client: FlaskClient) -> Iterator[None]:
-    """Undo what one example commits (a SAVEPOINT around it) and restore the client's cookies after it."""
-    connection = db.session.session_factory.kw["bind"]
+    """Undo what one example commits and restore the client's cookies after it.
+
+    Each example runs in a transaction of its own, rolled back at its end, with the views' commits as
+    savepoints inside it (as the suite's per-test transaction does, tests/conftest.py). Not a savepoint in
+    one transaction for the whole test: PostgreSQL keeps the lock on the id of each savepoint released inside
+    one that is then rolled back until the transaction ends, and 1,000 cases per form ran its shared lock
+    table out ("out of shared memory", after about 30 routes at 6,400 locks)."""
     cookies = dict(client._cookies)  # noqa: SLF001
-    # the test's own reads may hold a savepoint of the session: end it, so that ours is the outer one
-    db.session.remove()
-    savepoint = connection.begin_nested()
+    original = db.session
+    connection = db.engine.connect()
+    transaction = connection.begin()
+    db.session = TestSession(sessionmaker(bind=connection, join_transaction_mode="create_savepoint"))
     try:
-        yield
+        # a fresh ``g``, as under a real server: schemathesis' client reuses the app context it finds
+        with client.application.app_context():
+            yield
     finally:
-        db.session.remove()
-        if savepoint.is_active:
-            savepoint.rollback()
+        db.session.close_for_good()
+        db.session = original
+        transaction.rollback()
+        connection.close()
+        clear_outline_cache()  # an outline read in the rolled back transaction (a published draft) is gone
         client._cookies.clear()  # noqa: SLF001
         client._cookies.update(cookies)  # noqa: SLF001
 

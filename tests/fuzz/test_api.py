@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import pytest
 import schemathesis
 from flask.testing import FlaskClient
 from hypothesis import given
@@ -24,6 +25,9 @@ from learning.api.openapi import document
 from learning.auth import services as auth
 from learning.extensions import db
 from tests.fuzz.conftest import API_CALLS, World, fuzz_settings, isolated, seed_of
+
+# the world is committed to a database of its own, and each example is rolled back (conftest.isolated)
+pytestmark = pytest.mark.no_rollback
 
 REAL = {"name": "funnel"}
 

@@ -11,12 +11,16 @@ import time
 import urllib.parse
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from werkzeug.routing import Rule
 
 from tests.fuzz.conftest import EXAMPLES, World, fuzz_settings, isolated, seed_of
 from tests.fuzz.strategies import CHARACTERS, HUGE, TEXT, TRICKY
+
+# the world is committed to a database of its own, and each example is rolled back (conftest.isolated)
+pytestmark = pytest.mark.no_rollback
 
 # a tenth of a form's examples per rule: a rule's arguments are few and its view reads them in one place
 PER_RULE = max(EXAMPLES // 10, 10)
