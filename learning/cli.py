@@ -55,6 +55,8 @@ def serve(host: str, port: int, workers: int) -> int:
         str(workers),
         "--access-logfile",
         "-",
+        "--logger-class",
+        "learning.security.access_log.AccessLogger",
         "learning.wsgi:app",
     ]
     worker = [

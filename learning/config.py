@@ -114,6 +114,9 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "HSTS_SECONDS": 31_536_000,
         "API_TOKEN_LIFETIME": timedelta(days=30),
         "PASSWORD_RESET_LIFETIME": timedelta(hours=1),
+        # a registration's confirmation link works this long; registrations per client address and minute
+        "REGISTRATION_LIFETIME": timedelta(hours=24),
+        "REGISTRATIONS_PER_MINUTE": 30,
         "LOGIN_LOCK_FAILURES": 6,
         "LOGIN_LOCK_DURATION": timedelta(minutes=30),
         "THROTTLE_PER_MINUTE": 10,

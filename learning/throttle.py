@@ -25,14 +25,15 @@ class ThrottleCounter(db.Model):  # type: ignore[name-defined]
         return f"<ThrottleCounter {self.bucket} {self.address} {self.count}>"
 
 
-def hit(bucket: str, per_minute: int) -> bool:
-    """Count one request from this address in ``bucket``; return whether it is over ``per_minute``."""
+def hit(bucket: str, per_minute: int, key: str | None = None) -> bool:
+    """Count one request from this address (or for ``key``, such as a hashed e-mail address) in ``bucket``;
+    return whether it is over ``per_minute``."""
     write_in_this_request()
     now = utcnow()
     window = now.replace(second=0, microsecond=0)
     table = ThrottleCounter.__table__
     insert = insert_for(ThrottleCounter).values(
-        bucket=bucket, address=client_address()[:64], window_start=window, count=1
+        bucket=bucket, address=(key or client_address())[:64], window_start=window, count=1
     )
     upsert = insert.on_conflict_do_update(
         index_elements=[table.c.bucket, table.c.address, table.c.window_start],

@@ -15,6 +15,8 @@ import threading
 import time
 import urllib.parse
 import urllib.request
+from email.parser import BytesParser
+from email.policy import default
 from pathlib import Path
 
 import pytest
@@ -119,6 +121,12 @@ def test_academy_serve_runs_web_worker_and_beat(tmp_path: Path) -> None:
             lambda: list(mail.glob("*.eml")) if mail.exists() else [], 180, "the worker to send the e-mail"
         )
         assert b"official@example.org" in files[0].read_bytes()
+        # the reset link's token is kept out of gunicorn's access log
+        message = BytesParser(policy=default).parsebytes(files[0].read_bytes())
+        text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        token = re.search(r"/password/reset/(\S+)", text).group(1)
+        with urllib.request.urlopen(f"{base}/password/reset/{token}", timeout=10) as response:  # noqa: S310
+            assert response.status == 200
         with urllib.request.urlopen(base + "/readyz", timeout=5) as response:  # noqa: S310 (local)
             assert b'"broker": "ok"' in response.read().replace(b'"broker":"ok"', b'"broker": "ok"')
     except BaseException as error:  # noqa: BLE001 (re-raised below with what the service printed)
@@ -134,6 +142,8 @@ def test_academy_serve_runs_web_worker_and_beat(tmp_path: Path) -> None:
     if failure is not None:
         raise AssertionError(f"{failure!r}; the service printed:\n{output[-6000:]}") from failure
     assert "content: port-digitization-essentials: created version 1" in output, output[-3000:]
+    assert '"GET /password/reset/[redacted] HTTP/1.1" 200' in output, output[-3000:]
+    assert token not in output
     assert "academy: the worker exited with code -9; starting it again" in output, output[-3000:]
     assert "beat: Starting" in output or "celery beat" in output.lower(), output[-3000:]
 

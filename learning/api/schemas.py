@@ -98,6 +98,13 @@ class TokenIn(Body):
     password: str = Field(min_length=1, max_length=MAX_LENGTH)
 
 
+class RegistrationOut(BaseModel):
+    """The same whether or not the address has an account: the e-mail sent to it says which."""
+
+    email: str = Field(description="the address, as normalised, that the e-mail went to")
+    message: str
+
+
 class TokenOut(BaseModel):
     token: str
     expires_at: datetime

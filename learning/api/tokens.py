@@ -5,9 +5,10 @@ from __future__ import annotations
 from flask import g
 
 from learning.api.routing import ApiError, api_route
-from learning.api.schemas import ProfileOut, RegisterIn, TokenIn, TokenOut
+from learning.api.schemas import ProfileOut, RegisterIn, RegistrationOut, TokenIn, TokenOut
 from learning.auth import services
 from learning.auth.models import User
+from learning.auth.views import send_registration_email
 from learning.extensions import db
 
 
@@ -32,15 +33,19 @@ def profile_out(user: User) -> ProfileOut:
 @api_route(
     "/auth/register",
     "POST",
-    summary="Create a learner account",
+    summary="Register: e-mail the address a link that confirms it and makes the account",
     body=RegisterIn,
-    response=ProfileOut,
-    status=201,
+    response=RegistrationOut,
+    status=202,
     auth=False,
-    errors=(400, 409, 415, 422, 429),
+    errors=(400, 415, 422, 429),
 )
-def register(body: RegisterIn) -> ProfileOut:
+def register(body: RegisterIn) -> RegistrationOut:
+    """Answers 202 whether or not the address has an account (the web form's flow, learning.auth.views):
+    a new address gets a link, valid 24 hours, that makes the account once opened in a browser; an address
+    with an account gets a note saying so. The client then creates a token with POST /auth/tokens."""
     if services.registration_throttled():
+        db.session.commit()  # keep the count
         raise ApiError(429, "throttled", "Too many attempts. Wait a minute and try again.")
     profile = services.Profile(
         full_name=body.name,
@@ -52,15 +57,12 @@ def register(body: RegisterIn) -> ProfileOut:
         timezone=body.timezone,
         consent_share_progress=body.consent_share_progress,
     )
-    try:
-        user = services.create_user(str(body.email), body.password, profile, set())
-    except services.AuthError as exc:
-        # 409 tells that the address has an account: counted, see services.registration_throttled
-        services.count_taken_registration()
-        db.session.commit()
-        raise ApiError(exc.status, exc.code, exc.message) from None
+    send_registration_email(str(body.email), body.password, profile)
     db.session.commit()
-    return profile_out(user)
+    return RegistrationOut(
+        email=services.normalise_email(str(body.email)),
+        message="We sent a message to this address: open its link within 24 hours to confirm it.",
+    )
 
 
 @api_route(

@@ -114,5 +114,9 @@ class ResetPasswordForm(Form):
     submit = SubmitField(_l("Set the new password"))
 
 
+class ConfirmRegistrationForm(Form):
+    submit = SubmitField(_l("Confirm and sign in"))
+
+
 class LogoutForm(Form):
     submit = SubmitField(_l("Sign out"))

@@ -1,4 +1,5 @@
-"""Users, their roles, web sessions, API tokens, password resets and sign-in attempts."""
+"""Users, their roles, web sessions, API tokens, password resets, registrations waiting for their
+address to be confirmed, and sign-in attempts."""
 
 from __future__ import annotations
 
@@ -143,6 +144,37 @@ class PasswordReset(db.Model):  # type: ignore[name-defined]
 
     def __repr__(self) -> str:
         return f"<PasswordReset {self.id} user={self.user_id}>"
+
+
+class Registration(db.Model):  # type: ignore[name-defined]
+    """A registration waiting for its address to be confirmed: the account is made from it when the link
+    e-mailed to the address is used, so that the form's answer is the same whether or not the address
+    already has an account. One per address (a new registration replaces it); deleted when used or, once
+    expired, by the periodic sweep."""
+
+    __tablename__ = "registrations"
+    __table_args__ = (
+        CheckConstraint("email = lower(email)", name="email_lowercase"),
+        CheckConstraint(_in("organisation_type", ORGANISATION_TYPES), name="organisation_type"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    full_name: Mapped[str] = mapped_column(String(200))
+    country: Mapped[str | None] = mapped_column(String(2))
+    organisation: Mapped[str | None] = mapped_column(String(200))
+    organisation_type: Mapped[str | None] = mapped_column(String(40))
+    job_title: Mapped[str | None] = mapped_column(String(200))
+    language: Mapped[str] = mapped_column(String(16))
+    timezone: Mapped[str] = mapped_column(String(64))
+    consent_share_progress: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+    def __repr__(self) -> str:
+        return f"<Registration {self.id}>"
 
 
 class AuthAttempt(db.Model):  # type: ignore[name-defined]

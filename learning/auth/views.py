@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
@@ -12,6 +13,7 @@ from werkzeug.wrappers import Response
 from learning.auth import services
 from learning.auth.forms import (
     ChangePasswordForm,
+    ConfirmRegistrationForm,
     ForgotPasswordForm,
     LoginForm,
     LogoutForm,
@@ -23,7 +25,6 @@ from learning.auth.passwords import verify_password
 from learning.extensions import db
 from learning.mail.tasks import send_email
 from learning.outbox import after_commit
-from learning.security.log import security_event
 
 bp = Blueprint("auth", __name__, template_folder="templates")
 
@@ -63,27 +64,72 @@ def register() -> str | Response | tuple[str, int]:
     if current_user.is_authenticated:
         return redirect(url_for("progress.dashboard"))
     form = RegistrationForm()
-    if request.method == "POST" and services.registration_throttled():
-        form.validate()
-        form.email.errors.append(_("Too many attempts. Wait a minute and try again."))
-        return render_template("auth/register.html", form=form), 429
+    if form.validate_on_submit():
+        if services.registration_throttled():
+            db.session.commit()  # keep the count
+            form.email.errors.append(_("Too many attempts. Wait a minute and try again."))
+            return render_template("auth/register.html", form=form), 429
+        send_registration_email(form.email.data or "", form.password.data or "", _profile(form))
+        db.session.commit()
+        # The same answer whether or not the address has an account: the e-mail tells which.
+        return redirect(url_for("auth.registration_sent"))
+    return render_template("auth/register.html", form=form)
+
+
+def send_registration_email(email: str, password: str, profile: services.Profile) -> None:
+    """Start a registration and queue, for after the commit, the e-mail it calls for: the confirmation link
+    for a new address, a note for one that has an account (see services.start_registration)."""
+    outcome, token = services.start_registration(email, password, profile)
+    address = services.normalise_email(email)
+    if outcome == "confirm" and token is not None:
+        link = external_url("auth.confirm_registration", token=token)
+        subject = _("Confirm your e-mail address for Smart Port Academy")
+        name = "confirm"
+    elif outcome == "exists":
+        link = external_url("auth.login")
+        subject = _("You already have a Smart Port Academy account")
+        name = "already_registered"
+    else:
+        return
+    context = {"name": profile.full_name, "link": link, "reset": external_url("auth.forgot_password")}
+    text = render_template(f"auth/email/{name}.txt", **context)
+    html = render_template(f"auth/email/{name}.html", **context)
+    after_commit(lambda: send_email.delay(address, subject, text, html))
+
+
+def external_url(endpoint: str, **values: Any) -> str:
+    """The address of ``endpoint`` on the public site (BASE_URL), for e-mails."""
+    return current_app.config["BASE_URL"].rstrip("/") + url_for(endpoint, **values)
+
+
+@bp.get("/register/sent")
+def registration_sent() -> str:
+    return render_template("auth/registration_sent.html")
+
+
+@bp.route("/register/confirm/<token>", methods=["GET", "POST"])
+def confirm_registration(token: str) -> str | Response | tuple[str, int]:
+    """The link of the confirmation e-mail: a page with a button, so that a mail scanner that opens links
+    (a GET) does not use it up; the POST makes the account and signs it in."""
+    if len(token) > 100:
+        abort(404)
+    form = ConfirmRegistrationForm()
     if form.validate_on_submit():
         try:
-            user = services.create_user(form.email.data or "", form.password.data, _profile(form), set())
-        except services.AuthError:
-            # This answer tells that the address has an account: counted, see registration_throttled.
-            services.count_taken_registration()
-            db.session.commit()
-            form.email.errors.append(
-                _("An account with this e-mail address already exists. Sign in, or reset your password.")
-            )
-        else:
-            _sign_in(user)
-            security_event("register", "success", user_id=user.id, email=user.email)
-            db.session.commit()
-            flash(_("Welcome, %(name)s. Your account is ready.", name=user.full_name), "success")
-            return redirect(url_for("catalog.index"))
-    return render_template("auth/register.html", form=form)
+            user = services.confirm_registration(token)
+        except services.AuthError as exc:
+            db.session.commit()  # the claimed registration stays deleted: its link is used
+            flash(exc.message, "error")
+            return redirect(url_for("auth.login" if exc.code == "email_taken" else "auth.register"))
+        _sign_in(user)
+        db.session.commit()
+        flash(_("Welcome, %(name)s. Your account is ready.", name=user.full_name), "success")
+        return redirect(url_for("catalog.index"))
+    pending = services.pending_registration(token)
+    if pending is None:
+        flash(_("This confirmation link is not valid any more. Register again."), "error")
+        return redirect(url_for("auth.register"))
+    return render_template("auth/confirm_registration.html", form=form, email=pending.email)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -157,7 +203,7 @@ def forgot_password() -> str | Response | tuple[str, int]:
             return render_template("auth/forgot_password.html", form=form), exc.status
         if found is not None:
             user, token = found
-            link = current_app.config["BASE_URL"].rstrip("/") + url_for("auth.reset_password", token=token)
+            link = external_url("auth.reset_password", token=token)
             text = render_template("auth/email/reset.txt", user=user, link=link)
             html = render_template("auth/email/reset.html", user=user, link=link)
             subject = _("Reset your Smart Port Academy password")

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import joinedload
 
 from learning import throttle
+from learning.auth import services as auth
 from learning.certificates import emails, services
 from learning.certificates.models import Certificate
 from learning.extensions import db
@@ -119,10 +120,13 @@ def send_certificate_email(self: Task, certificate_id: int) -> None:
 
 @shared_task(ignore_result=True)
 def sweep_certificates() -> None:
-    """Queue what a lost task or a dead worker left undone: issues, and e-mails whose claim went stale."""
+    """Queue what a lost task or a dead worker left undone: issues, and e-mails whose claim went stale.
+    Being the periodic task that runs most often, it also deletes finished throttle windows and the
+    registrations whose confirmation link expired (their name and address are kept no longer)."""
     missing = services.missing_issues()
     due = emails.emails_due()
     throttle.purge()
+    auth.purge_registrations()
     db.session.commit()
     for enrolment_id in missing:
         issue_certificate.delay(enrolment_id)

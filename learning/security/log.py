@@ -7,6 +7,8 @@ import logging
 from urllib.parse import quote
 
 from flask import has_request_context, request
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.routing import Map
 
 from learning.db import utcnow
 
@@ -25,11 +27,42 @@ REDACTED = "[redacted]"
 
 def loggable_path() -> str:
     """Return the request's path with the values of secret URL arguments replaced by [redacted]."""
-    path = request.path
+    return _redacted(request.path, request.view_args or {})
+
+
+def _redacted(path: str, arguments: dict[str, object]) -> str:
     for name in SECRET_ARGUMENTS:
-        value = (request.view_args or {}).get(name)
+        value = arguments.get(name)
         if isinstance(value, str) and value:
             path = path.replace(quote(value, safe=""), REDACTED).replace(value, REDACTED)
+    return path
+
+
+def secret_values(url_map: Map, path: str) -> list[str]:
+    """The values of secret URL arguments in ``path`` (as given and percent-encoded), outside a request
+    (for access logs): the path is matched against the application's rules, for any method."""
+    adapter = url_map.bind("localhost")
+    for method in ("GET", "POST"):
+        try:
+            _endpoint, arguments = adapter.match(path, method=method)
+        except MethodNotAllowed:
+            continue
+        except HTTPException:  # no such route (404), or a redirect: nothing of ours to hide
+            return []
+        values = [arguments.get(name) for name in SECRET_ARGUMENTS]
+        return [
+            form
+            for value in values
+            if isinstance(value, str) and value
+            for form in (quote(value, safe=""), value)
+        ]
+    return []
+
+
+def redact_path(url_map: Map, path: str) -> str:
+    """Return ``path`` with the values of secret URL arguments replaced by [redacted], outside a request."""
+    for value in secret_values(url_map, path):
+        path = path.replace(value, REDACTED)
     return path
 
 

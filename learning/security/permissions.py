@@ -78,6 +78,8 @@ TABLE: dict[str, Access] = {
     "media.image": public(),  # lesson images, named by their digest
     "auth.login": public(),
     "auth.register": public(),
+    "auth.registration_sent": public(),
+    "auth.confirm_registration": public("token"),
     "auth.logout": public(),  # a POST with the session's CSRF token; anonymous, it only clears the cookie
     "auth.forgot_password": public(),
     "auth.reset_password": public("token"),

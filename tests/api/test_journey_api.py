@@ -9,7 +9,9 @@ from sqlalchemy import func, select
 from learning.extensions import db
 from learning.progress.models import Enrolment, LessonCompletion
 from learning.quizzes.models import QuizAttempt
+from tests.auth.registration import confirm
 from tests.fixtures.api import ApiClient
+from tests.fixtures.smtp import Inbox
 
 REGISTRATION = {
     "email": "nguyen.van.a@vinamarine.gov.vn",
@@ -25,18 +27,22 @@ REGISTRATION = {
 }
 
 
-def register_and_token(api: ApiClient) -> dict[str, str]:
+def register_and_token(api: ApiClient, mailbox: Inbox) -> dict[str, str]:
     response = api.post("/api/v1/auth/register", json=REGISTRATION)
-    assert response.status_code == 201
-    body = response.get_json()
-    assert body["name"] == "Nguyễn Văn Ấn" and body["email"] == REGISTRATION["email"]
-    assert body["consent_share_progress"] is True and body["roles"] == ["learner"]
+    assert response.status_code == 202
+    assert response.get_json()["email"] == REGISTRATION["email"]
+    # the learner opens the e-mailed link in a browser, which makes the account
+    assert confirm(api.client.application.test_client(), mailbox, REGISTRATION["email"]).status_code == 302
     response = api.post(
         "/api/v1/auth/tokens",
         json={"email": "Nguyen.Van.A@VinaMarine.gov.vn", "password": REGISTRATION["password"]},
     )
     assert response.status_code == 201
-    return {"Authorization": f"Bearer {response.get_json()['token']}"}
+    auth = {"Authorization": f"Bearer {response.get_json()['token']}"}
+    me = api.get("/api/v1/me", headers=auth).get_json()
+    assert me["name"] == "Nguyễn Văn Ấn" and me["email"] == REGISTRATION["email"]
+    assert me["consent_share_progress"] is True and me["roles"] == ["learner"]
+    return auth
 
 
 def right_answers(quiz: dict) -> dict[str, list[int]]:
@@ -50,8 +56,8 @@ def right_answers(quiz: dict) -> dict[str, list[int]]:
     return answers
 
 
-def test_journey_through_the_api(api: ApiClient) -> None:
-    auth = register_and_token(api)
+def test_journey_through_the_api(api: ApiClient, mailbox: Inbox) -> None:
+    auth = register_and_token(api, mailbox)
     courses = api.get("/api/v1/courses", headers=auth).get_json()["items"]
     assert [c["slug"] for c in courses] == ["harbour-basics"] and courses[0]["enrolment"] is None
 

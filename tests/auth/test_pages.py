@@ -9,10 +9,11 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from learning.auth.models import LoginSession, User
+from learning.auth.models import LoginSession, Registration, User
 from learning.db import utcnow
 from learning.extensions import db
-from tests.conftest import post_form
+from tests.auth.registration import CONFIRM, confirm
+from tests.conftest import csrf_from, post_form
 from tests.fixtures.factories import PASSWORD
 
 PROFILE = {
@@ -37,32 +38,144 @@ def register(
     )
 
 
-def test_register_keeps_the_name_exactly_and_dates_the_consent(client: FlaskClient) -> None:
+def test_register_keeps_the_name_exactly_and_dates_the_consent(client: FlaskClient, mailbox) -> None:
     response = register(client, consent_share_progress="y")
-    assert response.status_code == 302
+    assert response.status_code == 302 and response.headers["Location"] == "/register/sent"
+    # no account until the address is confirmed
+    assert db.session.scalar(select(func.count()).select_from(User)) == 0
+    sent = client.get("/register/sent").get_data(as_text=True)
+    assert "Check your e-mail" in sent
+    [message] = mailbox.to("ivan@example.org")
+    assert message["Subject"] == "Confirm your e-mail address for Smart Port Academy"
+    assert "Иван Петров" in mailbox.text(message) and message.is_multipart()
+    link = mailbox.link("ivan@example.org", CONFIRM)
+    page = client.get(link)
+    assert page.status_code == 200 and "Confirm ivan@example.org" in page.get_data(as_text=True)
+    response = post_form(client, link, {})
+    assert response.status_code == 302 and response.headers["Location"] == "/"
     user = db.session.scalar(select(User).where(User.email == "ivan@example.org"))
     assert user.full_name == "Иван Петров" and user.roles == {"learner"}
+    assert (user.country, user.organisation, user.language, user.timezone) == (
+        "RU",
+        "Rosmorport",
+        "ru",
+        "Asia/Vladivostok",
+    )
     assert user.consent_share_progress_at is not None
     assert user.password_hash.startswith("$argon2id$")
     assert "My learning" in client.get("/").get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(Registration)) == 0
+    # the password given at registration signs in
+    post_form(client, "/logout", {}, "/logout")
+    signed_in = post_form(
+        client, "/login", {"email": "ivan@example.org", "password": "a long port passphrase"}
+    )
+    assert signed_in.status_code == 302
 
 
-def test_register_without_consent_and_with_bad_fields(client: FlaskClient) -> None:
+def test_register_without_consent_and_with_bad_fields(client: FlaskClient, mailbox) -> None:
     response = register(client, email="not an email")
     assert response.status_code == 200 and "Please correct the fields" in response.get_data(as_text=True)
     response = register(client, password="password")
     assert "too common" in response.get_data(as_text=True) or "at least" in response.get_data(as_text=True)
     response = register(client, full_name="Bad\nName")
     assert "control characters" in response.get_data(as_text=True)
-    assert db.session.scalar(select(func.count()).select_from(User)) == 0
+    assert db.session.scalar(select(func.count()).select_from(Registration)) == 0
+    assert mailbox.messages == []
     assert register(client).status_code == 302
+    assert db.session.scalar(select(Registration)).consent_share_progress is False
+    assert confirm(client, mailbox, "ivan@example.org").status_code == 302
     assert db.session.scalar(select(User)).consent_share_progress_at is None
 
 
-def test_email_is_unique_whatever_its_case(client: FlaskClient, create_user) -> None:
-    create_user(email="chan@mardep.gov.hk")
-    response = register(client, email="CHAN@Mardep.gov.hk")
-    assert response.status_code == 200 and "already exists" in response.get_data(as_text=True)
+def test_registration_answers_alike_whether_or_not_the_address_has_an_account(
+    client: FlaskClient, create_user, mailbox
+) -> None:
+    """The form's answer (status, redirect, the page it leads to) tells nothing; the e-mail tells the
+    owner of the address, whatever the case of the address typed."""
+    create_user(email="chan@mardep.gov.hk", full_name="Chan Tai Man")
+    taken = register(client, email="CHAN@Mardep.gov.hk")
+    new = register(client, email="wong@mardep.gov.hk")
+    assert (taken.status_code, taken.headers["Location"]) == (new.status_code, new.headers["Location"])
+    assert taken.get_data() == new.get_data()
+    [note] = mailbox.to("chan@mardep.gov.hk")
+    assert note["Subject"] == "You already have a Smart Port Academy account"
+    assert "already has an account. Nothing was changed." in mailbox.text(note)
+    assert "http://localhost/password/forgot" in mailbox.text(note)
+    assert CONFIRM not in mailbox.text(note)
+    [link] = mailbox.to("wong@mardep.gov.hk")
+    assert CONFIRM in mailbox.text(link)
+    # the taken address's account is as it was, and no registration waits for it
+    assert (
+        db.session.scalar(select(User).where(User.email == "chan@mardep.gov.hk")).full_name == "Chan Tai Man"
+    )
+    assert db.session.scalars(select(Registration.email)).all() == ["wong@mardep.gov.hk"]
+
+
+def test_a_confirmation_link_works_once_and_a_new_registration_replaces_the_old(
+    client: FlaskClient, mailbox
+) -> None:
+    register(client, full_name="First Name")
+    first = mailbox.link("ivan@example.org", CONFIRM)
+    # opening the link (a mail scanner does) uses nothing up
+    assert client.get(first).status_code == 200 and client.get(first).status_code == 200
+    register(client, full_name="Second Name")
+    second = mailbox.link("ivan@example.org", CONFIRM)
+    assert second != first
+    # the first link died with the registration it belonged to
+    response = client.get(first)
+    assert response.status_code == 302 and response.headers["Location"] == "/register"
+    assert "not valid any more" in client.get("/register").get_data(as_text=True)
+    assert post_form(client, second, {}).status_code == 302
+    assert db.session.scalar(select(User)).full_name == "Second Name"
+    # used: a second press, from another browser, makes nothing and signs no one in
+    other = client.application.test_client()
+    html = other.get("/login").get_data(as_text=True)
+    again = other.post(second, data={"csrf_token": csrf_from(html)})
+    assert again.status_code == 302 and again.headers["Location"] == "/register"
+    assert db.session.scalar(select(func.count()).select_from(User)) == 1
+    assert client.get("/register/confirm/" + "x" * 200).status_code == 404
+
+
+def test_an_expired_confirmation_link_is_refused_and_swept(app, client: FlaskClient, mailbox) -> None:
+    register(client)
+    link = mailbox.link("ivan@example.org", CONFIRM)
+    html = client.get(link).get_data(as_text=True)
+    for registration in db.session.scalars(select(Registration)):
+        registration.expires_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    assert client.get(link).headers["Location"] == "/register"
+    response = client.post(link, data={"csrf_token": csrf_from(html)})
+    assert response.status_code == 302 and response.headers["Location"] == "/register"
+    assert db.session.scalar(select(func.count()).select_from(User)) == 0
+    register(client, email="later@example.org")
+    # the periodic sweep deletes the expired registration (its name and address) and keeps the live one
+    from learning.certificates.tasks import sweep_certificates
+
+    sweep_certificates.delay()
+    assert db.session.scalars(select(Registration.email)).all() == ["later@example.org"]
+
+
+def test_an_address_that_got_an_account_meanwhile_is_not_registered_twice(
+    client: FlaskClient, create_user, mailbox
+) -> None:
+    register(client)
+    create_user(email="ivan@example.org", full_name="Made by an administrator")
+    response = confirm(client, mailbox, "ivan@example.org")
+    assert response.status_code == 302 and response.headers["Location"] == "/login"
+    assert "already exists" in client.get("/login").get_data(as_text=True)
+    assert db.session.scalar(select(User)).full_name == "Made by an administrator"
+
+
+def test_registration_e_mails_to_one_address_are_limited(client: FlaskClient, create_user, mailbox) -> None:
+    """The form cannot flood a mailbox: past two e-mails a minute to one address, nothing more is sent, and
+    the answer stays the same."""
+    create_user(email="victim@example.org")
+    for _ in range(4):
+        assert register(client, email="victim@example.org").headers["Location"] == "/register/sent"
+        assert register(client, email="someone@example.org").headers["Location"] == "/register/sent"
+    assert len(mailbox.to("victim@example.org")) == 2
+    assert len(mailbox.to("someone@example.org")) == 2
 
 
 def test_login_and_logout_and_no_replay(client: FlaskClient, create_user, login) -> None:

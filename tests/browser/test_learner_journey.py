@@ -11,19 +11,25 @@ import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from email.parser import BytesParser
+from email.policy import default
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from learning.progress.services import clear_outline_cache
+from learning.security.log import REDACTED, secret_values
 from tests.conftest import CHROMIUM
 from tests.fixtures.databases import committed_app
 
 pytestmark = pytest.mark.browser
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+# where each live server writes its e-mails, by its base URL
+MAIL_FOLDERS: dict[str, Path] = {}
 # The machine's network is closed: without the background-networking flags Chromium keeps trying to reach
 # Google's hosts; the rest keep a headless run quiet and root-safe.
 CHROMIUM_ARGS = [
@@ -60,16 +66,30 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     # this server's settings, never the production defaults.
     with committed_app(folder, MAIL_FILE_PATH=str(folder / "mail")) as app:
         clear_outline_cache()  # outlines are cached by version id, which the suite's database shares
-        server = make_server("127.0.0.1", 0, app, threaded=True)
+        server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=redacting_handler(app))
         thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
         thread.start()
+        base = f"http://127.0.0.1:{server.server_port}"
+        MAIL_FOLDERS[base] = folder / "mail"
         try:
-            yield f"http://127.0.0.1:{server.server_port}"
+            yield base
         finally:
             server.shutdown()
             thread.join(timeout=10)
             server.server_close()
             clear_outline_cache()  # the database goes when committed_app ends
+
+
+def redacting_handler(app: Any) -> type[WSGIRequestHandler]:
+    """Werkzeug's request handler, writing the tokens of e-mailed links as gunicorn's does (redacted)."""
+
+    class Handler(WSGIRequestHandler):
+        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+            for secret in secret_values(app.url_map, urlsplit(self.path).path):
+                self.path = self.path.replace(secret, REDACTED)
+            super().log_request(code, size)
+
+    return Handler
 
 
 @dataclass
@@ -143,7 +163,22 @@ def tab_to(page: Any, label: str, limit: int = 40) -> None:
     raise AssertionError(f"{limit} presses of Tab did not reach {label!r}")
 
 
-def test_learner_registers_studies_takes_a_quiz_and_resumes(browser_page: tuple[Any, Problems]) -> None:
+def confirmation_link(base: str, email: str) -> str:
+    """The path of the confirmation link in the e-mail the live server wrote to ``email``."""
+    folder = MAIL_FOLDERS[base]
+    for path in sorted(folder.glob("*.eml"), reverse=True):
+        message = BytesParser(policy=default).parsebytes(path.read_bytes())
+        if message["To"] == email.lower():
+            text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+            found = re.search(r"http://localhost(/register/confirm/\S+)", text)
+            assert found is not None, text
+            return found.group(1)
+    raise AssertionError(f"no e-mail to {email} in {folder}")
+
+
+def test_learner_registers_studies_takes_a_quiz_and_resumes(
+    live_server: str, browser_page: tuple[Any, Problems]
+) -> None:
     from playwright.sync_api import Page, expect
 
     page, problems = browser_page
@@ -166,6 +201,15 @@ def test_learner_registers_studies_takes_a_quiz_and_resumes(browser_page: tuple[
     page.get_by_label("I agree that the ESCAP secretariat").check()
     shot(page, "01-register")
     page.get_by_role("button", name="Create my account").click()
+
+    # The address is confirmed with the link the e-mail brings (the live server writes it to a folder).
+    expect(page.get_by_role("heading", name="Check your e-mail")).to_be_visible()
+    link = confirmation_link(live_server, EMAIL)
+    page.goto(link)
+    expect(
+        page.get_by_text(f"Confirm {EMAIL.lower()} to make your Smart Port Academy account")
+    ).to_be_visible()
+    page.get_by_role("button", name="Confirm and sign in").click()
 
     # The catalogue greets the learner by the Thai name, which came through intact.
     expect(page.get_by_text(f"Welcome, {THAI_NAME}.")).to_be_visible()

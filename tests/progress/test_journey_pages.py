@@ -10,6 +10,7 @@ from sqlalchemy import select
 from learning.extensions import db
 from learning.progress.models import Enrolment
 from learning.quizzes.models import Quiz
+from tests.auth.registration import register_and_confirm
 from tests.conftest import csrf_from, post_form
 
 REGISTRATION = {
@@ -38,8 +39,8 @@ def answer_all(client: FlaskClient, quiz: Quiz, right: bool = True) -> str:
     return response.headers["Location"]
 
 
-def test_official_takes_a_course_end_to_end(client: FlaskClient) -> None:
-    response = post_form(client, "/register", REGISTRATION)
+def test_official_takes_a_course_end_to_end(client: FlaskClient, mailbox) -> None:
+    response = register_and_confirm(client, mailbox, REGISTRATION)
     assert response.status_code == 302
     catalogue = client.get("/").get_data(as_text=True)
     assert "Harbour basics" in catalogue

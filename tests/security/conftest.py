@@ -289,6 +289,9 @@ def _build(app: Flask) -> tuple[dict[str, User], dict[str, Any], dict[str, dict[
     jobs.run_export(admin_job.id)
     found = auth.request_password_reset("alpha@example.org")
     assert found is not None
+    profile = auth.Profile("Pending Person", "TH", None, "other", None, "en", "UTC", False)
+    outcome, registration = auth.start_registration("pending@example.org", "a long passphrase", profile)
+    assert outcome == "confirm" and registration is not None
     image = hashlib.sha256(IMAGE).hexdigest() + ".png"
     storage().save(f"images/{image}", IMAGE)
     db.session.commit()
@@ -309,6 +312,7 @@ def _build(app: Flask) -> tuple[dict[str, User], dict[str, Any], dict[str, dict[
     }  # fmt: skip
     special = {
         "auth.reset_password": {"token": found[1]},
+        "auth.confirm_registration": {"token": registration},
         "cohorts.invitation": {"token": invitation},
         "reminders.unsubscribe": {"token": unsubscribe_token(users["learner_a"].id)},
         "media.image": {"name": image},
