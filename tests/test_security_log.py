@@ -104,7 +104,23 @@ def test_cr_or_lf_in_a_sign_in_name_cannot_split_a_line(
         assert "\n" not in record and "\r" not in record
         event = json.loads(record)
         assert event["event"] == "login" and event["outcome"] == "failure"
-        assert event["email"] == name.strip().lower()
+        assert event["email"] == "[not an address]"
+
+
+def test_what_is_not_an_address_is_not_logged_as_one(client: FlaskClient, caplog) -> None:
+    """A password typed into the address field stays out of the log; an address is logged as typed."""
+    caplog.set_level("INFO", logger="learning.security")
+    for typed in (
+        "correct-horse-battery-staple",
+        "p@ss word",
+        "83466947",
+        "%2e%2e%2f",
+        "a@b@c.org",
+        "me@host",
+    ):
+        post_form(client, "/login", {"email": typed, "password": "wrong password!"})
+    post_form(client, "/login", {"email": "Somchai.K@Marine.go.th", "password": "wrong password!"})
+    assert [e["email"] for e in lines(caplog)] == ["[not an address]"] * 6 + ["somchai.k@marine.go.th"]
 
 
 def test_secret_url_arguments_are_not_logged(

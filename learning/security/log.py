@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from urllib.parse import quote
 
 from flask import has_request_context, request
@@ -66,6 +67,20 @@ def redact_path(url_map: Map, path: str) -> str:
     return path
 
 
+# What has the shape of an e-mail address (one @, a dot in the domain, no spaces) is logged as typed;
+# anything else typed into an address field is not, since it may be a password typed into the wrong field
+# (found by the form fuzzer: a value sent as both the address and the password reached the log).
+ADDRESS_SHAPE = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
+NOT_AN_ADDRESS = "[not an address]"
+
+
+def loggable_email(email: str | None) -> str | None:
+    """``email`` if it has the shape of an address, else [not an address] (None stays None)."""
+    if email is None or ADDRESS_SHAPE.fullmatch(email):
+        return email
+    return NOT_AN_ADDRESS
+
+
 def security_event(
     event: str, outcome: str, *, user_id: int | None = None, email: str | None = None, **details: object
 ) -> None:
@@ -75,7 +90,7 @@ def security_event(
         "event": event,
         "outcome": outcome,
         "user_id": user_id,
-        "email": email,
+        "email": loggable_email(email),
         "address": client_address(),
         "route": f"{request.method} {loggable_path()}" if has_request_context() else None,
         **details,

@@ -1,7 +1,8 @@
 """The fuzzers' world (a user who may reach every form, and real ids for every URL argument), Hypothesis
 profiles, and a per-example reset so that what one example commits never reaches the next.
 
-Sizes: FUZZ_EXAMPLES cases per form class (default 50; a tenth of that per URL rule and per further route
+Sizes: FUZZ_EXAMPLES cases per form class (default 50, 1,000 in CI's PostgreSQL leg, which sets it; a tenth
+of that per URL rule and per further route
 of an already fuzzed form) and FUZZ_API_CALLS calls to the JSON API (default 2,000); the closing note's
 figures come from FUZZ_EXAMPLES=10000 FUZZ_API_CALLS=10000.
 
@@ -42,8 +43,9 @@ from tests.capstone.conftest import capstone_block
 from tests.conftest import TestSession, csrf_from
 from tests.fixtures.completion import complete_course
 
-# CI sizes: 50 cases per form class and 2,000 API calls keep the PostgreSQL leg's addition under about
-# three minutes on a 2-core machine (about 40 ms of CPU per form request, 20 ms per API call, measured)
+# Defaults for a developer's run on PostgreSQL: 50 cases per form class and 2,000 API calls, about three
+# minutes on a 2-core machine (about 40 ms of CPU per form request, 20 ms per API call, measured). CI's
+# PostgreSQL leg sets FUZZ_EXAMPLES=1000 (.ci/run): about 25 minutes of CPU for the forms.
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES") or 50)
 API_CALLS = int(os.environ.get("FUZZ_API_CALLS") or 2000)
 EXPLICIT = bool(os.environ.get("FUZZ_EXAMPLES") or os.environ.get("FUZZ_API_CALLS"))
