@@ -182,6 +182,7 @@ def from_environment(environ: os._Environ[str] | dict[str, str] | None = None) -
         "REMINDER_BATCH_SIZE",
         "REMINDER_MAX_ATTEMPTS",
         "CERTIFICATE_LOOKUPS_PER_MINUTE",
+        "REGISTRATIONS_PER_MINUTE",
     ):
         if env.get(name):
             settings[name] = int(env[name])

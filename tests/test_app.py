@@ -45,8 +45,10 @@ def test_environment_variables_are_read() -> None:
             "MAIL_USE_TLS": "true",
             "BASE_URL": "https://academy.example",
             "MAIL_SERVER": "smtp.h",
+            "REGISTRATIONS_PER_MINUTE": "120",
         }
     )
+    assert settings["REGISTRATIONS_PER_MINUTE"] == 120
     assert settings["SQLALCHEMY_DATABASE_URI"] == "postgres://u@h/db" and settings["MAIL_PORT"] == 2525
     assert settings["MAIL_USE_TLS"] is True and settings["CELERY_BROKER_URL"] == "redis://h:6379/0"
     assert server_settings({"ACADEMY_PORT": "9000"})["port"] == 9000
