@@ -10,7 +10,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, V
 
 from learning.auth import choices
 from learning.auth.passwords import MAX_LENGTH, password_problem
-from learning.forms import Form, no_control_characters
+from learning.forms import Form, LongSelect, no_control_characters
 
 
 def _strip(value: Any) -> Any:
@@ -30,7 +30,7 @@ class ProfileFields(Form):
         validators=[DataRequired(), Length(max=200), no_control_characters],
         filters=[_strip],
     )
-    country = SelectField(_l("Country"), validators=[DataRequired()])
+    country = SelectField(_l("Country"), validators=[DataRequired()], widget=LongSelect())
     organisation = StringField(
         _l("Organisation"), validators=[Optional(), Length(max=200), no_control_characters], filters=[_strip]
     )
@@ -38,8 +38,10 @@ class ProfileFields(Form):
     job_title = StringField(
         _l("Job title"), validators=[Optional(), Length(max=200), no_control_characters], filters=[_strip]
     )
-    language = SelectField(_l("Preferred language"), validators=[DataRequired()], default="en")
-    timezone = SelectField(_l("Time zone"), validators=[DataRequired()], default="UTC")
+    language = SelectField(
+        _l("Preferred language"), validators=[DataRequired()], default="en", widget=LongSelect()
+    )
+    timezone = SelectField(_l("Time zone"), validators=[DataRequired()], default="UTC", widget=LongSelect())
     consent_share_progress = BooleanField(
         _l(
             "I agree that the ESCAP secretariat may see my individual progress (otherwise I am counted "

@@ -8,6 +8,7 @@ class that no POST route builds fails ``test_every_form_is_fuzzed``.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import time
@@ -134,6 +135,20 @@ def fields_of(app: Flask, forms: set[type[FlaskForm]]) -> dict[str, Any]:
     return fields
 
 
+@functools.lru_cache(maxsize=64)
+def _quoted(value: str | bytes) -> str:
+    return urllib.parse.quote_plus(value)
+
+
+def urlencoded(pairs: list[tuple[str, Any]]) -> bytes:
+    """``urllib.parse.urlencode``, remembering the encoding of the few megabyte values (it quotes byte by
+    byte in Python: 40 % of this fuzzer's CPU went there before, by cProfile)."""
+    return "&".join(
+        f"{_quoted(name)}={_quoted(value if isinstance(value, str | bytes) else str(value))}"
+        for name, value in pairs
+    ).encode()
+
+
 def body(pairs: list[tuple[str, Any]], encoding: str) -> tuple[bytes, str]:
     """Encode the pairs as a browser would (multipart when a file is among them, else urlencoded), or
     as multipart, or as a JSON object or list, or as text that claims to be JSON."""
@@ -143,14 +158,14 @@ def body(pairs: list[tuple[str, Any]], encoding: str) -> tuple[bytes, str]:
     if encoding == "json-list":
         return json.dumps([name for name, _ in pairs]).encode(), "application/json"
     if encoding == "bad-json":
-        return b"{" + urllib.parse.urlencode(pairs).encode(), "application/json"
+        return b"{" + urlencoded(pairs), "application/json"
     if encoding == "multipart" or any(isinstance(value, FileStorage) for _, value in pairs):
         for _, value in pairs:
             if isinstance(value, FileStorage):
                 value.stream.seek(0)
         boundary, data = encode_multipart(MultiDict(pairs))
         return data, f"multipart/form-data; boundary={boundary}"
-    return urllib.parse.urlencode(pairs).encode(), "application/x-www-form-urlencoded"
+    return urlencoded(pairs), "application/x-www-form-urlencoded"
 
 
 ENCODINGS = st.sampled_from(["form"] * 6 + ["multipart"] * 2 + ["json", "json-list", "bad-json"])
