@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from learning.audit.models import AuditEvent
+from learning.authoring import services
 from learning.catalog.models import Course, CourseVersion
 from learning.extensions import db
 from learning.progress import services as progress
@@ -242,3 +244,35 @@ def test_archive_stops_new_enrolments_but_keeps_learners(
         progress.enrol(newcomer, course)
     assert db.session.scalar(select(func.count()).select_from(Enrolment)) == 1
     assert "harbour-basics" not in client.get("/").get_data(as_text=True)
+
+
+def test_the_validators_findings_are_reused_only_for_the_same_files(monkeypatch: pytest.MonkeyPatch) -> None:
+    """services.problems_of checks a draft's files once and answers again from memory while they are the
+    same; any change of a file, a path or the course checks again."""
+    calls: list[str] = []
+    real = services.read_course_files
+
+    def counted(slug: str, files: dict[str, str]) -> Any:
+        calls.append(slug)
+        return real(slug, files)
+
+    monkeypatch.setattr(services, "read_course_files", counted)
+    course = Course(slug="cache-check")
+    draft = services.Draft(
+        course=course, version=CourseVersion(), files={"course.yaml": "slug: cache-check\n"}
+    )
+    first = services.problems_of(draft)
+    assert any("must list at least one module folder" in str(p) for p in first)
+    assert services.problems_of(draft) == first and len(calls) == 1
+    draft.files["course.yaml"] = "slug: other\n"
+    changed = services.problems_of(draft)
+    assert len(calls) == 2 and any("must equal the folder name" in str(p) for p in changed)
+    # the same bytes under another path, or the same files for another course, are checked again
+    draft.files = {"course.yaml": "", "x.md": "slug: other\n"}
+    services.problems_of(draft)
+    assert len(calls) == 3
+    draft.files = {"course.yaml": "slug: other\n"}  # as two calls ago: remembered
+    assert services.problems_of(draft) == changed and len(calls) == 3
+    draft.course = Course(slug="other")
+    assert not any("must equal the folder name" in str(p) for p in services.problems_of(draft))
+    assert len(calls) == 4
