@@ -57,6 +57,65 @@ def image_type(data: bytes) -> str | None:
     return None
 
 
+# JPEG's start-of-frame markers (those that carry the image's size): C0-CF but for DHT, JPG and DAC
+_JPEG_FRAMES = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+
+
+def image_size(data: bytes, mimetype: str) -> tuple[int, int] | None:
+    """Width and height as the image's header declares them, read without decoding a pixel; None when the
+    header is cut short or malformed."""
+    try:
+        if mimetype == "image/png" and data[12:16] == b"IHDR" and len(data) >= 24:
+            return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+        if mimetype == "image/gif" and len(data) >= 10:
+            return int.from_bytes(data[6:8], "little"), int.from_bytes(data[8:10], "little")
+        if mimetype == "image/webp":
+            return _webp_size(data)
+        if mimetype == "image/jpeg":
+            return _jpeg_size(data)
+    except IndexError:
+        return None
+    return None
+
+
+def _webp_size(data: bytes) -> tuple[int, int] | None:
+    chunk, body = data[12:16], data[20:]
+    if chunk == b"VP8X" and len(body) >= 10:  # the extended format: the canvas, 24 bits each, minus one
+        return int.from_bytes(body[4:7], "little") + 1, int.from_bytes(body[7:10], "little") + 1
+    if chunk == b"VP8L" and len(body) >= 5 and body[0] == 0x2F:  # lossless: 14 bits each, minus one
+        bits = int.from_bytes(body[1:5], "little")
+        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+    if chunk == b"VP8 " and len(body) >= 10 and body[3:6] == b"\x9d\x01\x2a":  # lossy: 14 bits each
+        return int.from_bytes(body[6:8], "little") & 0x3FFF, int.from_bytes(body[8:10], "little") & 0x3FFF
+    return None
+
+
+def _jpeg_size(data: bytes) -> tuple[int, int] | None:
+    at = 2
+    while at + 4 <= len(data):
+        if data[at] != 0xFF:
+            return None
+        marker = data[at + 1]
+        if marker == 0xFF:  # fill byte
+            at += 1
+            continue
+        if marker == 0x01 or 0xD0 <= marker <= 0xD7:  # markers without a segment
+            at += 2
+            continue
+        if marker in (0xD9, 0xDA):  # the end, or the scan, before any frame header
+            return None
+        length = int.from_bytes(data[at + 2 : at + 4], "big")
+        if marker in _JPEG_FRAMES:
+            segment = data[at + 4 : at + 2 + length]
+            if len(segment) < 5:
+                return None
+            return int.from_bytes(segment[3:5], "big"), int.from_bytes(segment[1:3], "big")
+        if length < 2:
+            return None
+        at += 2 + length
+    return None
+
+
 def is_docx(data: bytes) -> bool:
     """A zip whose name list holds word/document.xml; only its directory is read, nothing extracted."""
     if not data.startswith(b"PK\x03\x04"):

@@ -15,9 +15,13 @@ from learning.authoring.blueprint import bp, editable_course
 from learning.authoring.forms import ImageForm
 from learning.extensions import db
 from learning.storage import storage
-from learning.uploads import IMAGE_TYPES, Upload, UploadError, image_type, read_capped
+from learning.uploads import IMAGE_TYPES, Upload, UploadError, image_size, image_type, read_capped
 
 MAX_IMAGE_BYTES = 2 * 1024 * 1024
+# A small file can declare an enormous picture (a "pixel flood"): every learner's browser would then
+# allocate width x height x 4 bytes to show it. 40 million pixels is a 7,000 x 5,700 photograph.
+MAX_IMAGE_PIXELS = 40_000_000
+MAX_IMAGE_SIDE = 16_384
 NAME = re.compile(r"^[0-9a-f]{64}\.(png|jpg|gif|webp)$")
 TYPES_BY_EXTENSION = {extension: mimetype for mimetype, extension in IMAGE_TYPES.items()}
 
@@ -28,6 +32,19 @@ def sniffed_image(data: bytes) -> Upload:
     mimetype = image_type(data)
     if mimetype is None:
         raise UploadError(_("Upload a PNG, JPEG, GIF or WebP image; this file is none of them."))
+    size = image_size(data, mimetype)
+    if size is None or 0 in size:
+        raise UploadError(_("This image's header is damaged: its size cannot be read."))
+    width, height = size
+    if width > MAX_IMAGE_SIDE or height > MAX_IMAGE_SIDE or width * height > MAX_IMAGE_PIXELS:
+        raise UploadError(
+            _(
+                "The image is %(width)s by %(height)s pixels: at most 40 million pixels, and 16,384 on a "
+                "side, are accepted. Make it smaller and upload it again.",
+                width=width,
+                height=height,
+            )
+        )
     return Upload(data, mimetype, IMAGE_TYPES[mimetype])
 
 
