@@ -45,9 +45,9 @@ from tests.capstone.conftest import capstone_block
 from tests.conftest import Browser, TestSession, csrf_from
 from tests.fixtures.completion import complete_course
 
-# Defaults for a developer's run on PostgreSQL: 50 cases per form class and 2,000 API calls, about three
-# minutes on a 2-core machine (about 40 ms of CPU per form request, 20 ms per API call, measured). CI's
-# PostgreSQL leg sets FUZZ_EXAMPLES=1000 (.ci/run): about 25 minutes of CPU for the forms.
+# Defaults for a developer's run on PostgreSQL: 50 cases per form class and 2,000 API calls, about two
+# minutes on a 2-core machine (about 30 ms of CPU per form or URL request and per API call, measured). CI's
+# PostgreSQL leg sets FUZZ_EXAMPLES=1000 (.ci/run): about 20 minutes of CPU, forms, URLs and API together.
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES") or 50)
 API_CALLS = int(os.environ.get("FUZZ_API_CALLS") or 2000)
 EXPLICIT = bool(os.environ.get("FUZZ_EXAMPLES") or os.environ.get("FUZZ_API_CALLS"))
