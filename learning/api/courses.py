@@ -20,6 +20,7 @@ from learning.api.schemas import (
 from learning.auth.models import User
 from learning.catalog import services as catalog
 from learning.catalog.models import Course
+from learning.content.spec import SLUG
 from learning.extensions import db
 from learning.progress import services as progress
 from learning.progress.lesson_access import lesson_access
@@ -43,7 +44,9 @@ def enrolment_out(enrolment: Enrolment | None) -> EnrolmentOut | None:
 
 
 def course_or_404(slug: str) -> Course:
-    course = catalog.course_by_slug(slug)
+    # A slug no course can have (a NUL in it, from an offline client's sync event, answered 500 on
+    # PostgreSQL: found by the API fuzzer at 10,000 calls) is not looked up at all.
+    course = catalog.course_by_slug(slug) if SLUG.fullmatch(slug) else None
     if course is None or course.current_version_id is None:
         raise ApiError(404, "not_found", "No such course.")
     return course

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from sqlalchemy import func, select
 
@@ -123,6 +125,32 @@ def test_not_found_and_not_enrolled(api: ApiClient, create_user, api_token) -> N
         api.put("/api/v1/courses/harbour-basics/lessons/first-a/completion", headers=headers).status_code
         == 403
     )
+
+
+def test_a_sync_event_for_a_course_no_slug_can_name_is_rejected_alone(
+    api: ApiClient, create_user, api_token, enrol
+) -> None:
+    """A NUL or a line break in an offline event's course reached PostgreSQL and answered 500 for the whole
+    batch (found by the API fuzzer at 10,000 calls): such an event is now rejected like an unknown course,
+    and the good events of the batch apply."""
+    from learning.progress.models import LessonCompletion
+
+    user = create_user()
+    enrol(user)
+    headers = api_token(user)
+
+    def event(course: str, lesson: str = "first-a") -> dict:
+        return {"id": str(uuid.uuid4()), "type": "lesson_completed", "course": course, "lesson": lesson,
+                "occurred_at": "2026-11-20T08:00:00+07:00"}  # fmt: skip
+
+    events = [event("harbour\x00basics"), event("harbour-basics\n"), event("harbour-basics", "first\x00a"),
+              event("harbour-basics")]  # fmt: skip
+    response = api.post("/api/v1/me/progress/sync", headers=headers, json={"events": events})
+    assert response.status_code == 200
+    results = response.get_json()["results"]
+    assert [r["status"] for r in results] == ["rejected", "rejected", "rejected", "applied"]
+    assert [r.get("error") for r in results[:3]] == ["not_found", "not_found", "unknown_lesson"]
+    assert db.session.scalar(select(func.count()).select_from(LessonCompletion)) == 1
 
 
 def test_bad_answers_are_refused_without_an_attempt(api: ApiClient, create_user, api_token, enrol) -> None:
