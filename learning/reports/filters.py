@@ -10,7 +10,7 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from learning.auth.choices import country_codes
+from learning.auth.choices import country_codes, has_control_characters
 from learning.auth.models import ORGANISATION_TYPES
 from learning.catalog.models import Course, CourseVersion
 from learning.cohorts.models import Cohort
@@ -83,7 +83,7 @@ def _date(value: str, name: str, errors: dict[str, str]) -> date | None:
 
 
 def _int(value: str, name: str, errors: dict[str, str]) -> int | None:
-    if not value.isdigit() or len(value) > 9:
+    if not (value.isascii() and value.isdigit()) or len(value) > 9:  # "²" is a digit to str.isdigit
         errors[name] = _("Give a whole number.")
         return None
     return int(value)
@@ -97,6 +97,11 @@ def parse_filters(args: Mapping[str, str]) -> Filters:
     for name, value in get.items():
         if len(value) > MAX_TEXT:
             errors[name] = _("This value is too long.")
+            get[name] = ""
+        elif has_control_characters(value):
+            # no course, organisation or date has one; a NUL in ?course= answered 500 on PostgreSQL
+            # (found by the API fuzzer at 10,000 calls)
+            errors[name] = _("Remove the control characters from this value.")
             get[name] = ""
 
     if get["course"]:
