@@ -12,6 +12,19 @@ from werkzeug.routing import IntegerConverter, UnicodeConverter
 MAX_ID = 2**31 - 1
 
 
+def whole_number(text: str, maximum: int = MAX_ID) -> int | None:
+    """The number written in ``text`` with the ASCII digits 0-9 and at most ``maximum``, else None.
+
+    ``str.isdigit`` alone is not enough before ``int``: it is true for "²", which ``int`` refuses, and for
+    Arabic-Indic digits, which ``int`` reads; and ``int`` refuses more than 4,300 digits. Each of those
+    raised in a view (a 500) or reached the database out of range.
+    """
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(maximum)):
+        return None
+    number = int(text)
+    return number if number <= maximum else None
+
+
 class DatabaseIdConverter(IntegerConverter):
     """An ``int`` converter whose values fit an id column: a larger number cannot name a row, so the URL
     does not match (404) instead of reaching the driver, which overflows (a 500, found by tests/fuzz)."""

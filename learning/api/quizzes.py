@@ -20,6 +20,7 @@ from learning.progress import services as progress
 from learning.progress.models import Enrolment
 from learning.quizzes import services
 from learning.quizzes.models import Quiz, QuizAttempt
+from learning.urls import whole_number
 
 
 def quiz_for_learner(quiz_id: int) -> tuple[Quiz, Enrolment]:
@@ -38,11 +39,12 @@ def quiz_for_learner(quiz_id: int) -> tuple[Quiz, Enrolment]:
 def parse_answers(raw: dict[str, list[int]]) -> dict[int, list[int]]:
     answers = {}
     for key, chosen in raw.items():
-        if not key.isdigit() or len(key) > 12:
+        question_id = whole_number(key)
+        if question_id is None:
             raise ApiError(
                 422, "invalid_answers", "Answers are keyed by question id.", {key: "not a question id"}
             )
-        answers[int(key)] = chosen
+        answers[question_id] = chosen
     return answers
 
 

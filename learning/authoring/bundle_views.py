@@ -16,6 +16,7 @@ from learning.authoring.forms import ImportForm
 from learning.catalog.models import Course, CourseVersion
 from learning.catalog.services import course_by_slug
 from learning.extensions import db
+from learning.urls import whole_number
 
 MAX_BUNDLE_BYTES = 8 * 1024 * 1024
 
@@ -112,15 +113,13 @@ def _api_course(slug: str) -> Course:
 )
 def api_export(slug: str) -> Response:
     course = _api_course(slug)
-    number = request.args.get("version")
-    if number is not None and not number.isdigit():
+    asked = request.args.get("version")
+    number = whole_number(asked) if asked is not None else None
+    if asked is not None and number is None:
         raise ApiError(400, "bad_request", "version must be a whole number.")
-    version = db.session.scalar(
-        select(CourseVersion).where(
-            CourseVersion.course_id == course.id,
-            CourseVersion.number == int(number) if number else CourseVersion.id == course.current_version_id,
-        )
-    )
+    current = CourseVersion.id == course.current_version_id
+    which = CourseVersion.number == number if number is not None else current
+    version = db.session.scalar(select(CourseVersion).where(CourseVersion.course_id == course.id, which))
     if version is None:
         raise ApiError(404, "not_found", "No such version.")
     services.audit.record(

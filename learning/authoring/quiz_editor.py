@@ -17,6 +17,7 @@ from learning.catalog.models import Module
 from learning.extensions import db
 from learning.forms import Form
 from learning.quizzes import services as quizzes
+from learning.urls import whole_number
 
 
 def _quiz_page(slug: str, module: str) -> str:
@@ -146,7 +147,7 @@ def preview_quiz(slug: str, module: str) -> str:
             abort(400)
         answers: dict[int, list[int]] = {}
         for q in quiz_row.questions:
-            picked = [int(v) for v in request.form.getlist(f"q{q.id}")[:20] if v.isdigit() and len(v) < 12]
+            picked = [n for v in request.form.getlist(f"q{q.id}")[:20] if (n := whole_number(v)) is not None]
             if picked:
                 answers[q.id] = picked
         try:

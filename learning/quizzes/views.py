@@ -14,6 +14,7 @@ from learning.progress import services as progress
 from learning.progress.models import Enrolment
 from learning.quizzes import services
 from learning.quizzes.models import Quiz, QuizAttempt
+from learning.urls import whole_number
 
 bp = Blueprint("quizzes", __name__, template_folder="templates")
 
@@ -35,9 +36,10 @@ def _answers_from_form(quiz: Quiz) -> dict[int, list[int]]:
         values = request.form.getlist(f"q{question.id}")
         chosen = []
         for value in values[:20]:
-            if not value.isdigit() or len(value) > 12:
+            choice_id = whole_number(value)
+            if choice_id is None:
                 abort(400)
-            chosen.append(int(value))
+            chosen.append(choice_id)
         if chosen:
             answers[question.id] = chosen
     return answers

@@ -22,6 +22,7 @@ from learning.reports.exports import XLSX_MIMETYPE, table_csv_response, table_xl
 from learning.reports.filters import FilterError, Filters, parse_filters
 from learning.reports.models import ReportExport
 from learning.reports.tables import Table, cell_text
+from learning.urls import whole_number
 
 bp = Blueprint("reports", __name__, url_prefix="/reports", template_folder="templates")
 
@@ -200,12 +201,11 @@ def completion() -> Any:
 @bp.get("/learners")
 def learners() -> Any:
     f, errors = _filters()
-    page_text = request.args.get("page", "1")
-    if not page_text.isdigit() or not 1 <= int(page_text) <= 1_000_000:
+    page = whole_number(request.args.get("page", "1"), 1_000_000)
+    if not page:
         errors["page"] = _("Give a page number.")
-    if f is None or errors:
+    if f is None or errors or page is None:
         return _bad_request("reports/learners.html", errors)
-    page = int(page_text)
     shown, _hidden = queries.learner_count(f)
     ids = queries.learner_ids(f, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
     table = queries.learner_table(f, queries.learner_rows(ids))

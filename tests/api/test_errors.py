@@ -180,6 +180,8 @@ def test_bad_answers_are_refused_without_an_attempt(api: ApiClient, create_user,
         {"answers": {str(single.id): [other.questions[0].choices[0].id]}},
         {"answers": {str(single.id): "a"}},
         {"answers": []},
+        {"answers": {"²": [1]}},  # a digit to str.isdigit, refused by int: it was a 500
+        {"answers": {"9" * 5000: [1]}},
     ]
     for body in bad_bodies:
         response = api.post(f"/api/v1/quizzes/{quiz.id}/attempts", headers=headers, json=body)

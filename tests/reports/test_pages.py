@@ -63,7 +63,9 @@ def test_other_drill_downs(dataset: DataSet, staff_client: FlaskClient) -> None:
 def test_bad_filters_get_a_friendly_page(dataset: DataSet, staff_client: FlaskClient) -> None:
     for path in ("/reports/?from=31-01-2026", "/reports/completion?group_by=planet",
                  "/reports/learners?page=zero", "/reports/funnel?course=nope",
-                 "/reports/learners?country=Narnia"):  # fmt: skip
+                 "/reports/learners?country=Narnia", "/reports/learners?page=%C2%B2",
+                 "/reports/learners?page=" + "9" * 5000, "/reports/learners?page=0",
+                 "/reports/funnel?course=%00"):  # fmt: skip
         page = html(staff_client, path, 400)
         assert "Some filters are not valid" in page, path
         assert "Traceback" not in page
