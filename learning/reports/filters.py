@@ -15,6 +15,7 @@ from learning.auth.models import ORGANISATION_TYPES
 from learning.catalog.models import Course, CourseVersion
 from learning.cohorts.models import Cohort
 from learning.extensions import db
+from learning.urls import whole_number
 
 # The query parameters, in the order forms and links write them.
 PARAMS = ("course", "version", "country", "organisation_type", "organisation", "cohort", "from", "to")
@@ -83,10 +84,10 @@ def _date(value: str, name: str, errors: dict[str, str]) -> date | None:
 
 
 def _int(value: str, name: str, errors: dict[str, str]) -> int | None:
-    if not (value.isascii() and value.isdigit()) or len(value) > 9:  # "²" is a digit to str.isdigit
+    number = whole_number(value, 999_999_999)
+    if number is None:
         errors[name] = _("Give a whole number.")
-        return None
-    return int(value)
+    return number
 
 
 def parse_filters(args: Mapping[str, str]) -> Filters:
