@@ -177,6 +177,7 @@ def open_draft(course: Course, user: User) -> Draft:
 def save(draft: Draft, user: User, action: str, **details: Any) -> list[Problem]:
     """Store the draft's files, rebuild its rows and audit the change; return the validator's problems."""
     spec, problems = read_course_files(draft.course.slug, draft.files)
+    _remember(_checked_key(draft), tuple(problems))  # the page the editor goes to next shows them
     draft.version.files = dict(draft.files)
     if spec is not None:
         fill_version(draft.version, spec)
@@ -195,31 +196,40 @@ def save(draft: Draft, user: User, action: str, **details: Any) -> list[Problem]
 
 
 # The validator's findings for the drafts seen last, by the course's slug and its files' digest: every editor
-# page shows them, and each check writes the whole course to a temporary folder and reads it back (60-80 ms
-# of CPU for a small course, by the form fuzzer's profile). They depend on the files alone.
+# page shows them (saving a draft records what its check found), and each check writes the whole course to a
+# temporary folder and reads it back (60-80 ms of CPU for a small course, by the form fuzzer's profile).
+# They depend on the files alone.
 _CHECKED: OrderedDict[tuple[str, bytes], tuple[Problem, ...]] = OrderedDict()
 _CHECKED_SIZE = 32
 _checked_lock = threading.Lock()
 
 
-def problems_of(draft: Draft) -> list[Problem]:
+def _checked_key(draft: Draft) -> tuple[str, bytes]:
     digest = hashlib.sha256()
     for path in sorted(draft.files):
         for part in (path, draft.files[path]):
             encoded = part.encode("utf-8", "surrogatepass")
             digest.update(len(encoded).to_bytes(8, "big"))
             digest.update(encoded)
-    key = (draft.course.slug, digest.digest())
+    return draft.course.slug, digest.digest()
+
+
+def _remember(key: tuple[str, bytes], found: tuple[Problem, ...]) -> None:
+    with _checked_lock:
+        _CHECKED[key] = found
+        while len(_CHECKED) > _CHECKED_SIZE:
+            _CHECKED.popitem(last=False)
+
+
+def problems_of(draft: Draft) -> list[Problem]:
+    key = _checked_key(draft)
     with _checked_lock:
         found = _CHECKED.get(key)
         if found is not None:
             _CHECKED.move_to_end(key)
             return list(found)
     found = tuple(read_course_files(draft.course.slug, draft.files)[1])
-    with _checked_lock:
-        _CHECKED[key] = found
-        while len(_CHECKED) > _CHECKED_SIZE:
-            _CHECKED.popitem(last=False)
+    _remember(key, found)
     return list(found)
 
 
