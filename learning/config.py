@@ -125,7 +125,8 @@ def defaults(instance_path: str) -> dict[str, Any]:
         # Certificates: the issuer named on them, the signing key (KID:SEED; development keeps one in the
         # instance folder), retired public keys still published (KID:MULTIBASE,...), public look-ups per
         # address and minute, how long an e-mail claim holds (and how old work must be before the sweep
-        # queues it again), the base of the retry backoff and the sweep's period, in seconds.
+        # queues it again), the base of the retry backoff and the sweep's period, in seconds, and how many
+        # waiting completions one issuing task takes (their own tasks then find them issued).
         "CERTIFICATE_ISSUER_NAME": "ESCAP capacity-building programme",
         "CERTIFICATE_SIGNING_KEY": "",
         "CERTIFICATE_RETIRED_KEYS": "",
@@ -133,6 +134,7 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "CERTIFICATE_EMAIL_LEASE": timedelta(minutes=10),
         "CERTIFICATE_RETRY_BACKOFF": 5.0,
         "CERTIFICATE_SWEEP_SECONDS": 60.0,
+        "CERTIFICATE_BATCH_SIZE": 20,
         # Certificates of an erased account: "keep" (still verifiable, as issued to a deleted account) or
         # "revoke"; the secretariat may choose otherwise when it erases an account on request.
         "ERASURE_CERTIFICATES": "keep",
@@ -182,6 +184,7 @@ def from_environment(environ: os._Environ[str] | dict[str, str] | None = None) -
         "REMINDER_BATCH_SIZE",
         "REMINDER_MAX_ATTEMPTS",
         "CERTIFICATE_LOOKUPS_PER_MINUTE",
+        "CERTIFICATE_BATCH_SIZE",
         "REGISTRATIONS_PER_MINUTE",
     ):
         if env.get(name):

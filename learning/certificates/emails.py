@@ -1,5 +1,7 @@
 """The e-mail announcing a certificate: claimed in the database before it is sent, a stale claim taken over
-(RELIABILITY rule 2), built with the PDF attached."""
+(RELIABILITY rule 2), with links to the learner's page and the public verification page (the PDF stays
+behind the sign-in: it carries the holder's name, and ministries' mail servers often hold attachments
+back)."""
 
 from __future__ import annotations
 
@@ -24,30 +26,39 @@ def unannounced(certificate: Certificate) -> bool:
 
 
 def claim_email(certificate_id: int) -> bool:
-    """Claim the right to send this certificate's e-mail; a claim older than the lease is taken over
-    (its worker died before the server accepted the message)."""
+    """Claim the right to send this certificate's e-mail (see claim_emails)."""
+    return bool(claim_emails([certificate_id]))
+
+
+def claim_emails(certificate_ids: list[int]) -> set[int]:
+    """Claim the right to send these certificates' e-mails, in one statement; returns the ids claimed. A
+    claim older than the lease is taken over (its worker died before the server accepted the message)."""
+    if not certificate_ids:
+        return set()
     now = utcnow()
     stale = now - current_app.config["CERTIFICATE_EMAIL_LEASE"]
-    claimed = db.session.execute(
+    claimed = db.session.scalars(
         update(Certificate)
         .where(
-            Certificate.id == certificate_id,
+            Certificate.id.in_(certificate_ids),
             Certificate.email_sent_at.is_(None),
             Certificate.email_failed_at.is_(None),
             or_(Certificate.email_claimed_at.is_(None), Certificate.email_claimed_at < stale),
         )
         .values(email_claimed_at=now)
         .returning(Certificate.id)
-    ).scalar_one_or_none()
-    return claimed is not None
+        .execution_options(synchronize_session=False)
+    )
+    return set(claimed)
 
 
-def release_email(certificate_id: int) -> None:
-    """Give the claim back after a temporary failure, so that a retry may send."""
+def release_emails(certificate_ids: list[int]) -> None:
+    """Give the claims back after a temporary failure, so that a retry may send."""
     db.session.execute(
         update(Certificate)
-        .where(Certificate.id == certificate_id, Certificate.email_sent_at.is_(None))
+        .where(Certificate.id.in_(certificate_ids), Certificate.email_sent_at.is_(None))
         .values(email_claimed_at=None)
+        .execution_options(synchronize_session=False)
     )
 
 
@@ -116,12 +127,13 @@ def emails_due(limit: int = 500) -> list[int]:
     )
 
 
-def message_for(announcement: Announcement, pdf: bytes) -> EmailMessage:
+def message_for(announcement: Announcement) -> EmailMessage:
     """The e-mail for a certificate, with one Message-ID per certificate so that a repeat is recognisable."""
     base = current_app.config["BASE_URL"].rstrip("/")
     context = {
         "announcement": announcement,
         "dashboard_url": f"{base}/dashboard",
+        "pdf_url": f"{base}/certificates/{announcement.serial}/certificate.pdf",
         "verify_url": f"{base}/verify/{announcement.code}",
     }
     message = build_message(
@@ -132,7 +144,4 @@ def message_for(announcement: Announcement, pdf: bytes) -> EmailMessage:
     )
     del message["Message-ID"]
     message["Message-ID"] = f"<certificate-{announcement.serial.lower()}@smart-port-academy>"
-    message.add_attachment(
-        pdf, maintype="application", subtype="pdf", filename=f"certificate-{announcement.serial}.pdf"
-    )
     return message

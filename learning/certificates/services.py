@@ -17,7 +17,7 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select, text, update
+from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from learning.auth.models import User
@@ -94,42 +94,149 @@ def _facts(certificate: Certificate, course: Course, version: CourseVersion) -> 
     )
 
 
-def _insert(
-    user: User, enrolment_id: int | None, version: CourseVersion, completed_at: datetime
-) -> Certificate | None:
-    """Insert a certificate unless the learner has a current one for this version; None on conflict."""
+@dataclass(frozen=True)
+class Completion:
+    """What a certificate is issued from: the holder, their enrolment (None for a reissue that lost it),
+    the course version completed and when."""
+
+    user: User
+    enrolment_id: int | None
+    version: CourseVersion
+    completed_at: datetime
+
+
+def _insert_many(completions: list[Completion]) -> list[Certificate]:
+    """Insert a certificate for each completion whose learner has no current one for its version (one
+    multi-row INSERT ... ON CONFLICT DO NOTHING), sign their credentials, and record their events; returns
+    the certificates inserted, without those another worker had already inserted."""
+    if not completions:
+        return []
     now = utcnow()
+    rows = [
+        {
+            "serial": new_serial(),
+            "code": new_code(),
+            "user_id": c.user.id,
+            "enrolment_id": c.enrolment_id,
+            "course_id": c.version.course_id,
+            "course_version_id": c.version.id,
+            "holder_name": c.user.full_name,
+            "course_title": c.version.title,
+            "hours": c.version.hours,
+            "completed_at": c.completed_at,
+            "issued_at": now,
+            "status": "valid",
+        }
+        for c in completions
+    ]
     stmt = (
         insert_for(Certificate)
-        .values(
-            serial=new_serial(),
-            code=new_code(),
-            user_id=user.id,
-            enrolment_id=enrolment_id,
-            course_id=version.course_id,
-            course_version_id=version.id,
-            holder_name=user.full_name,
-            course_title=version.title,
-            hours=version.hours,
-            completed_at=completed_at,
-            issued_at=now,
-            status="valid",
-        )
         .on_conflict_do_nothing(
             index_elements=[Certificate.user_id, Certificate.course_version_id], index_where=text(CURRENT)
         )
         .returning(Certificate)
     )
-    certificate = db.session.scalars(stmt).one_or_none()
-    if certificate is None:
-        return None
-    refresh_certified(user.id, version.course_id)
-    course = version.course
-    certificate.credential, certificate.key_id = credential.signed_credential(
-        _facts(certificate, course, version)
-    )
+    certificates = list(db.session.scalars(stmt, rows))
+    by_key = {(c.user.id, c.version.id): c for c in completions}
+    for certificate in certificates:
+        completion = by_key[(certificate.user_id, certificate.course_version_id)]
+        _with_holder(certificate, completion.user)
+        version = completion.version
+        certificate.credential, certificate.key_id = credential.signed_credential(
+            _facts(certificate, version.course, version)
+        )
+    # each learner's enrolment in the course now holds a valid certificate (see refresh_certified)
+    pairs = {(c.user_id, c.course_id) for c in certificates}
+    for course_id in {course for _user, course in pairs}:
+        db.session.execute(
+            update(Enrolment)
+            .where(
+                Enrolment.course_id == course_id,
+                Enrolment.user_id.in_([user for user, course in pairs if course == course_id]),
+            )
+            .values(certified=True)
+            .execution_options(synchronize_session=False)
+        )
     db.session.flush()
-    return certificate
+    return certificates
+
+
+def _insert(
+    user: User, enrolment_id: int | None, version: CourseVersion, completed_at: datetime
+) -> Certificate | None:
+    """Insert a certificate unless the learner has a current one for this version; None on conflict."""
+    inserted = _insert_many([Completion(user, enrolment_id, version, completed_at)])
+    return inserted[0] if inserted else None
+
+
+def _has_current_certificate() -> Any:
+    """EXISTS: the enrolment's learner holds a current certificate of the version they completed."""
+    return (
+        select(Certificate.id)
+        .where(
+            Certificate.user_id == Enrolment.user_id,
+            Certificate.course_version_id == Enrolment.completed_version_id,
+            Certificate.status != "superseded",
+        )
+        .exists()
+    )
+
+
+def issue_pending(first: int, size: int) -> list[Certificate]:
+    """Issue the certificates of up to ``size`` completed enrolments that have none yet, ``first`` first
+    if it is one of them, and record an event for each.
+
+    Each completion queues its own task, but a task issues what is waiting with it in one transaction, so
+    that the tasks after it find their certificate issued. The enrolments are locked with SKIP LOCKED on
+    PostgreSQL, so that two workers take different ones rather than wait for each other; the unique key
+    still settles any overlap (SQLite has one writer at a time).
+    """
+    rows = db.session.execute(
+        select(Enrolment.id, Enrolment.completed_at, User, CourseVersion, Course)
+        .join(User, User.id == Enrolment.user_id)
+        .join(CourseVersion, CourseVersion.id == Enrolment.completed_version_id)
+        .join(Course, Course.id == CourseVersion.course_id)
+        .where(Enrolment.completed_at.is_not(None), User.erased_at.is_(None), ~_has_current_certificate())
+        .order_by(Enrolment.id != first, Enrolment.id)
+        .limit(size)
+        .with_for_update(of=Enrolment, skip_locked=True)
+    ).all()
+    completions = [Completion(user, eid, version, at) for eid, at, user, version, _ in rows if at is not None]
+    certificates = _insert_many(completions)
+    _record_issued(certificates)
+    return certificates
+
+
+def _record_issued(certificates: list[Certificate]) -> None:
+    for certificate in certificates:
+        record_event(certificate, "issued", serial=certificate.serial)
+        logger.info("issued certificate %s for enrolment %s", certificate.serial, certificate.enrolment_id)
+
+
+def unfinished(certificate_id: int) -> Certificate | None:
+    """A valid certificate, with its holder, if its PDF is still to be made or its e-mail still to be sent;
+    None if there is nothing left to do (or no name: the holder's account was erased)."""
+    row = db.session.execute(
+        select(Certificate, User)
+        .join(User, User.id == Certificate.user_id)
+        .where(
+            Certificate.id == certificate_id,
+            Certificate.status == "valid",
+            Certificate.holder_erased_at.is_(None),
+        )
+    ).one_or_none()
+    if row is None:
+        return None
+    certificate, user = row
+    announced = certificate.email_sent_at is not None or certificate.email_failed_at is not None
+    if announced and not needs_pdf(certificate):
+        return None
+    return _with_holder(certificate, user)
+
+
+def needs_pdf(certificate: Certificate) -> bool:
+    """Whether the PDF is still to be made: never rendered, or its file lost."""
+    return certificate.pdf_key is None or not storage().exists(certificate.pdf_key)
 
 
 def issue_for_enrolment(enrolment_id: int) -> Certificate | None:
@@ -159,9 +266,8 @@ def issue_for_enrolment(enrolment_id: int) -> Certificate | None:
     certificate = _insert(user, enrolment.id, version, enrolment.completed_at)
     if certificate is None:  # another worker issued it between our check and our insert
         return current_certificate(enrolment.user_id, enrolment.completed_version_id)
-    record_event(certificate, "issued", serial=certificate.serial)
-    logger.info("issued certificate %s for enrolment %s", certificate.serial, enrolment_id)
-    return _with_holder(certificate, user)
+    _record_issued([certificate])
+    return certificate
 
 
 def _with_holder(certificate: Certificate, user: User) -> Certificate:
@@ -171,49 +277,38 @@ def _with_holder(certificate: Certificate, user: User) -> Certificate:
     return certificate
 
 
-def missing_issues(limit: int = 500) -> list[int]:
-    """Completed enrolments without a current certificate (a task lost before it ran), then those whose
-    valid certificate has no PDF yet (a worker killed between the issuing commit and the rendering): the
-    issuing task, run again, finds the certificate and renders it."""
-    stale = utcnow() - current_app.config["CERTIFICATE_EMAIL_LEASE"]
-    unrendered = list(
-        db.session.scalars(
-            select(Certificate.enrolment_id)
-            .where(
-                Certificate.status == "valid",
-                Certificate.pdf_key.is_(None),
-                Certificate.holder_erased_at.is_(None),
-                Certificate.enrolment_id.is_not(None),
-                Certificate.issued_at < stale,
-            )
-            .order_by(Certificate.id)
-            .limit(limit)
-        )
-    )
-    return _never_issued(limit) + [i for i in unrendered if i is not None]
-
-
-def _never_issued(limit: int) -> list[int]:
-    has_certificate = (
-        select(Certificate.id)
-        .where(
-            Certificate.user_id == Enrolment.user_id,
-            Certificate.course_version_id == Enrolment.completed_version_id,
-            Certificate.status != "superseded",
-        )
-        .exists()
-    )
+def never_issued(limit: int = 500) -> list[int]:
+    """Completed enrolments without a current certificate, completed before the lease: their task was
+    lost before it ran (the normal path is quicker; the sweep only picks up what it lost)."""
     return list(
         db.session.scalars(
             select(Enrolment.id)
             .where(
                 Enrolment.completed_version_id.is_not(None),
-                # the normal path is quicker; the sweep only picks up what it lost
                 Enrolment.completed_at < utcnow() - current_app.config["CERTIFICATE_EMAIL_LEASE"],
-                ~has_certificate,
+                ~_has_current_certificate(),
                 ~Enrolment.user_id.in_(select(User.id).where(User.erased_at.is_not(None))),
             )
             .order_by(Enrolment.id)
+            .limit(limit)
+        )
+    )
+
+
+def unrendered(limit: int = 500) -> list[int]:
+    """Valid certificates still without a PDF after the lease: the task that issued them died between its
+    issuing commit and the rendering."""
+    stale = utcnow() - current_app.config["CERTIFICATE_EMAIL_LEASE"]
+    return list(
+        db.session.scalars(
+            select(Certificate.id)
+            .where(
+                Certificate.status == "valid",
+                Certificate.pdf_key.is_(None),
+                Certificate.holder_erased_at.is_(None),
+                Certificate.issued_at < stale,
+            )
+            .order_by(Certificate.id)
             .limit(limit)
         )
     )
@@ -236,9 +331,9 @@ def content_of(certificate: Certificate) -> CertificateContent:
     )
 
 
-def render_and_store(certificate_id: int, serial: str, content: CertificateContent) -> bytes:
-    """Render a certificate, keep the file and record its key and digest (one UPDATE, no reload);
-    idempotent: the key is the serial."""
+def render_file(serial: str, content: CertificateContent) -> tuple[str, bytes]:
+    """Render a certificate and keep the file under a key made of its serial (the same file if rendered
+    again); returns the key and the PDF. Recorded on the row by record_pdfs."""
     rendered = render_certificate(content)
     if rendered.missing:
         logger.error(
@@ -247,28 +342,37 @@ def render_and_store(certificate_id: int, serial: str, content: CertificateConte
             ", ".join(f"U+{ord(ch[0]):04X}" for ch in rendered.missing),
         )
     key = f"certificates/{serial.lower()}.pdf"
-    files = storage(durable=False)
-    files.save(key, rendered.data)  # pdf_bytes checks the digest and renders again
-    recorded = db.session.execute(
-        update(Certificate)
-        .where(Certificate.id == certificate_id, Certificate.holder_erased_at.is_(None))
-        .values(pdf_key=key, pdf_sha256=hashlib.sha256(rendered.data).hexdigest())
+    storage(durable=False).save(key, rendered.data)  # pdf_bytes checks the digest and renders again
+    return key, rendered.data
+
+
+def record_pdfs(files: dict[int, tuple[str, bytes]]) -> None:
+    """Record stored PDFs (certificate id: key and data) on their rows, in one statement; a file whose
+    holder's account was erased while it was rendered is deleted, and no name stays."""
+    if not files:
+        return
+    table = Certificate.__table__
+    db.session.execute(
+        update(table)
+        .where(table.c.id == bindparam("certificate_id"), table.c.holder_erased_at.is_(None))
+        .values(pdf_key=bindparam("key"), pdf_sha256=bindparam("sha256")),
+        [
+            {"certificate_id": cid, "key": key, "sha256": hashlib.sha256(data).hexdigest()}
+            for cid, (key, data) in files.items()
+        ],
     )
-    if recorded.rowcount == 0:  # type: ignore[attr-defined]
-        files.delete(key)  # the holder's account was erased while this was rendered: no name stays
-    return rendered.data
+    erased = db.session.scalars(
+        select(Certificate.id).where(Certificate.id.in_(files), Certificate.holder_erased_at.is_not(None))
+    )
+    for certificate_id in erased:
+        storage(durable=False).delete(files[certificate_id][0])
 
 
-def needs_pdf(certificate: Certificate) -> bool:
-    """Whether the PDF is still to be made (a retried task does not render twice)."""
-    return certificate.pdf_key is None or not storage().exists(certificate.pdf_key)
-
-
-def stored_pdf(certificate_id: int) -> bytes:
-    """The PDF of a certificate by id (see pdf_bytes)."""
-    certificate = db.session.get(Certificate, certificate_id)
-    assert certificate is not None
-    return pdf_bytes(certificate)
+def render_and_store(certificate_id: int, serial: str, content: CertificateContent) -> bytes:
+    """Render a certificate, keep the file and record its key and digest; idempotent."""
+    key, data = render_file(serial, content)
+    record_pdfs({certificate_id: (key, data)})
+    return data
 
 
 def pdf_bytes(certificate: Certificate) -> bytes:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import random
 import smtplib
+from dataclasses import dataclass
 
 from celery import Task, shared_task
 from flask import current_app
@@ -20,6 +21,7 @@ from learning import throttle
 from learning.auth import services as auth
 from learning.certificates import emails, services
 from learning.certificates.models import Certificate
+from learning.certificates.pdf import CertificateContent
 from learning.extensions import db
 from learning.mail import PermanentMailError, send_kept
 
@@ -36,54 +38,93 @@ def backoff(retries: int) -> float:
     return random.uniform(0, min(600.0, base * 2**retries))  # noqa: S311 - jitter, not a secret
 
 
+@dataclass(frozen=True)
+class Pending:
+    """A certificate this task is to finish, with what that needs, read before the commit expires the row:
+    no reloading afterwards."""
+
+    certificate_id: int
+    serial: str
+    content: CertificateContent | None  # None: its PDF is stored already
+    announcement: emails.Announcement | None  # None: announced already, or refused for good
+
+
+def _pending(certificate: Certificate) -> Pending:
+    content = services.content_of(certificate) if services.needs_pdf(certificate) else None
+    announcement = emails.announcement_of(certificate) if emails.unannounced(certificate) else None
+    return Pending(certificate.id, certificate.serial, content, announcement)
+
+
+def _render_and_claim(pending: list[Pending]) -> list[emails.Announcement]:
+    """Render and store the PDFs still to be made, record them and claim the e-mails still to be sent, in
+    one commit; returns the e-mails claimed. An e-mail found claimed (a twin running, or a claim of a
+    killed first run) is left to that claim's owner, or to the sweep once the claim is stale."""
+    files = {p.certificate_id: services.render_file(p.serial, p.content) for p in pending if p.content}
+    services.record_pdfs(files)
+    claimed = emails.claim_emails([p.certificate_id for p in pending if p.announcement is not None])
+    db.session.commit()
+    return [p.announcement for p in pending if p.announcement is not None and p.certificate_id in claimed]
+
+
 @shared_task(bind=True, **RELIABLE)
 def issue_certificate(self: Task, enrolment_id: int) -> None:
-    """Issue the certificate of a completed enrolment, store its PDF, then e-mail it (claimed first)."""
+    """Issue the certificate of a completed enrolment, with those of up to CERTIFICATE_BATCH_SIZE - 1 other
+    completions waiting for theirs, in one short transaction; then render and store their PDFs, and e-mail
+    them over one SMTP connection (each claimed first).
+
+    The tasks of those other completions find them issued and leave them to this one; if it dies before
+    the PDFs are stored, the sweep finishes them once the lease has passed (finish_certificate).
+    """
     try:
-        certificate = services.issue_for_enrolment(enrolment_id)
-        if certificate is None:
-            db.session.commit()
-            return
-        # What the rest needs, read before the commit expires the row: no reloading afterwards.
-        certificate_id, serial = certificate.id, certificate.serial
-        wanted = services.needs_pdf(certificate) and certificate.holder_erased_at is None
-        announcement = (
-            emails.announcement_of(certificate)
-            if emails.unannounced(certificate) and certificate.holder_erased_at is None
-            else None
-        )
-        content = services.content_of(certificate) if wanted else None
+        certificates = services.issue_pending(enrolment_id, current_app.config["CERTIFICATE_BATCH_SIZE"])
+        pending = [_pending(c) for c in certificates]
         db.session.commit()
-        pdf = None
-        if content is not None:  # rendered outside the short issuing transaction
-            pdf = services.render_and_store(certificate_id, serial, content)
-        # The PDF's record and the e-mail's claim share a commit; a task that finds the e-mail claimed
-        # (a twin running, or a claim of this task's killed first run) leaves it to that claim's owner,
-        # or to the sweep once the claim is stale.
-        claimed = announcement is not None and emails.claim_email(certificate_id)
-        db.session.commit()
+        claimed = _render_and_claim(pending)
     except TEMPORARY_DB as exc:
         db.session.rollback()
         logger.warning("issuing for enrolment %s failed, retrying: %s", enrolment_id, exc)
         raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from None
-    if not claimed:
-        return
-    assert announcement is not None
-    if pdf is None:  # stored by an earlier run of this task
-        pdf = services.stored_pdf(certificate_id)
-    # Sent here rather than by a second task: one task per certificate, and the PDF is still in memory.
+    announce(claimed)
+
+
+@shared_task(bind=True, **RELIABLE)
+def finish_certificate(self: Task, certificate_id: int) -> None:
+    """Render, store and announce an issued certificate whatever of that is still to be done: a reissue,
+    or a certificate whose issuing task died after its commit."""
     try:
-        deliver(announcement, pdf)
-    except TEMPORARY_MAIL as exc:
-        logger.warning("certificate %s: e-mail not sent, queued for retries: %s", serial, exc)
-        send_certificate_email.delay(certificate_id)
+        certificate = services.unfinished(certificate_id)
+        pending = [_pending(certificate)] if certificate is not None else []
+        db.session.commit()
+        claimed = _render_and_claim(pending)
+    except TEMPORARY_DB as exc:
+        db.session.rollback()
+        logger.warning("finishing certificate %s failed, retrying: %s", certificate_id, exc)
+        raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from None
+    announce(claimed)
 
 
-def deliver(announcement: emails.Announcement, pdf: bytes) -> None:
+def announce(announcements: list[emails.Announcement]) -> None:
+    """Send claimed e-mails one after the other over the worker's kept SMTP connection. A temporary
+    failure gives back the claims of those not sent yet and queues their e-mail task, which retries
+    with backoff."""
+    for number, announcement in enumerate(announcements):
+        try:
+            deliver(announcement)
+        except TEMPORARY_MAIL as exc:
+            logger.warning("certificate %s: e-mail not sent, retrying: %s", announcement.serial, exc)
+            rest = [a.certificate_id for a in announcements[number:]]
+            emails.release_emails(rest[1:])  # deliver gave back the first one's claim
+            db.session.commit()
+            for certificate_id in rest:
+                send_certificate_email.delay(certificate_id)
+            return
+
+
+def deliver(announcement: emails.Announcement) -> None:
     """Send a claimed e-mail and record the outcome, each committed; a temporary failure gives the claim
     back and raises."""
     try:
-        send_kept(emails.message_for(announcement, pdf))
+        send_kept(emails.message_for(announcement))
     except PermanentMailError:
         logger.exception("certificate %s: the mail server refused the e-mail for good", announcement.serial)
         emails.record_email(announcement, sent=False)
@@ -91,7 +132,7 @@ def deliver(announcement: emails.Announcement, pdf: bytes) -> None:
         return
     except TEMPORARY_MAIL:
         db.session.rollback()
-        emails.release_email(announcement.certificate_id)
+        emails.release_emails([announcement.certificate_id])
         db.session.commit()
         raise
     emails.record_email(announcement, sent=True)
@@ -109,11 +150,9 @@ def send_certificate_email(self: Task, certificate_id: int) -> None:
         select(Certificate).where(Certificate.id == certificate_id).options(joinedload(Certificate.user))
     ).one()
     announcement = emails.announcement_of(certificate)
-    # A PDF that can be neither loaded nor rendered fails the task: the claim goes stale, and the sweep
-    # queues the e-mail again after the lease.
-    pdf = services.pdf_bytes(certificate)
+    db.session.commit()
     try:
-        deliver(announcement, pdf)
+        deliver(announcement)
     except TEMPORARY_MAIL as exc:
         raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from None
 
@@ -123,14 +162,18 @@ def sweep_certificates() -> None:
     """Queue what a lost task or a dead worker left undone: issues, and e-mails whose claim went stale.
     Being the periodic task that runs most often, it also deletes finished throttle windows and the
     registrations whose confirmation link expired (their name and address are kept no longer)."""
-    missing = services.missing_issues()
+    missing = services.never_issued()
+    unrendered = services.unrendered()
     due = emails.emails_due()
     throttle.purge()
     auth.purge_registrations()
     db.session.commit()
     for enrolment_id in missing:
         issue_certificate.delay(enrolment_id)
+    for certificate_id in unrendered:
+        finish_certificate.delay(certificate_id)
     for certificate_id in due:
         send_certificate_email.delay(certificate_id)
-    if missing or due:
-        logger.info("certificate sweep queued %d issues and %d e-mails", len(missing), len(due))
+    if missing or unrendered or due:
+        counts = len(missing), len(unrendered), len(due)
+        logger.info("certificate sweep queued %d issues, %d PDFs and %d e-mails", *counts)

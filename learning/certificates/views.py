@@ -208,7 +208,7 @@ def revoke(serial: str) -> BaseResponse | tuple[str, int]:
 
 @bp.post("/secretariat/certificates/<serial>/reissue")
 def reissue(serial: str) -> BaseResponse | tuple[str, int]:
-    from learning.certificates.tasks import issue_certificate, send_certificate_email
+    from learning.certificates.tasks import finish_certificate
     from learning.outbox import after_commit
 
     certificate = services.by_serial(serial)
@@ -222,13 +222,9 @@ def reissue(serial: str) -> BaseResponse | tuple[str, int]:
             db.session.rollback()
             flash(exc.message, "error")
             return redirect(url_for("certificates.manage", serial=certificate.serial))
-        replacement_id, enrolment_id = replacement.id, replacement.enrolment_id
-        # The new PDF is rendered by the worker (the issuing task finds the certificate and renders it),
-        # then the holder gets the e-mail as for any new certificate.
-        if enrolment_id is not None:
-            after_commit(lambda: issue_certificate.delay(enrolment_id))
-        else:
-            after_commit(lambda: send_certificate_email.delay(replacement_id))
+        replacement_id = replacement.id
+        # The worker renders the new PDF, then the holder gets the e-mail as for any new certificate.
+        after_commit(lambda: finish_certificate.delay(replacement_id))
         db.session.commit()
         flash(_("Reissued as %(serial)s.", serial=replacement.serial), "success")
         return redirect(url_for("certificates.manage", serial=replacement.serial))

@@ -165,12 +165,15 @@ def test_a_reissue_without_its_enrolment_still_announces_the_new_certificate(
 def test_a_database_failure_retries_the_task(
     app: Flask, issued: Callable[..., Certificate], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken(_: int) -> None:
+    def broken(*_: int) -> None:
         raise OperationalError("SELECT 1", {}, Exception("connection lost"))
 
-    monkeypatch.setattr(services, "issue_for_enrolment", broken)
+    monkeypatch.setattr(services, "issue_pending", broken)
+    monkeypatch.setattr(services, "unfinished", broken)
     with pytest.raises((Retry, OperationalError)):
         tasks.issue_certificate.run(1)
+    with pytest.raises((Retry, OperationalError)):
+        tasks.finish_certificate.run(1)
 
 
 def test_a_racing_worker_finds_the_certificate_the_other_inserted(

@@ -9,12 +9,13 @@ import smtplib
 import socket
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
 from flask import Flask
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from learning import certificates, mail
@@ -27,6 +28,8 @@ from learning.extensions import db
 from learning.progress import services as progress
 from learning.progress.models import Enrolment
 from learning.storage import LocalStorage, storage
+from tests.fixtures.completion import enrol_and_complete, make_learner
+from tests.fixtures.databases import committed_app
 from tests.fixtures.smtp import Inbox, _free_port
 
 
@@ -137,7 +140,7 @@ def test_storage_keys_stay_inside_the_folder(tmp_path) -> None:  # noqa: ANN001
 # --- e-mail ---------------------------------------------------------------------------------------------
 
 
-def test_the_learner_gets_one_email_with_the_pdf(
+def test_the_learner_gets_one_email_with_links(
     app: Flask, completed: Callable[..., Enrolment], mailbox: Inbox
 ) -> None:
     enrolment = completed(full_name="Nguyễn Thị Phương Thảo")
@@ -146,11 +149,15 @@ def test_the_learner_gets_one_email_with_the_pdf(
     assert message["To"] == certificate.user.email
     assert message["Message-ID"] == f"<certificate-{certificate.serial.lower()}@smart-port-academy>"
     assert "Harbour basics" in message["Subject"]
-    [attachment] = list(message.iter_attachments())
-    assert attachment.get_filename() == f"certificate-{certificate.serial}.pdf"
-    assert hashlib.sha256(attachment.get_content()).hexdigest() == certificate.pdf_sha256
-    text = message.get_body(preferencelist=("plain",)).get_content()
-    assert f"http://localhost/verify/{certificate.code}" in text and "Nguyễn Thị Phương Thảo" in text
+    assert list(message.iter_attachments()) == []  # the PDF stays behind the sign-in
+    links = [
+        f"http://localhost/certificates/{certificate.serial}/certificate.pdf",
+        "http://localhost/dashboard",
+        f"http://localhost/verify/{certificate.code}",
+    ]
+    for kind in ("plain", "html"):
+        body = message.get_body(preferencelist=(kind,)).get_content()
+        assert "Nguyễn Thị Phương Thảo" in body and all(link in body for link in links)
     tasks.send_certificate_email.run(certificate.id)
     assert len(mailbox.messages) == 1
 
@@ -232,19 +239,21 @@ def test_the_issuing_task_keeps_its_smtp_connection_for_the_next_email(
     assert greeted.connections == 6 and len(greeted.messages) == 7
 
 
-def test_a_pdf_stored_by_an_earlier_run_is_announced_from_storage(
-    app: Flask, completed: Callable[..., Enrolment], mailbox: Inbox
+def test_finishing_announces_a_stored_pdf_without_rendering_it_again(
+    app: Flask, completed: Callable[..., Enrolment], mailbox: Inbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     enrolment = completed()
     [certificate] = certificates_of(enrolment.user_id)
     unsent(certificate)  # the first run was killed after storing the PDF, before its e-mail
     mailbox.messages.clear()
-    tasks.issue_certificate.run(enrolment.id)
+    tasks.issue_certificate.run(enrolment.id)  # the issuing task leaves an issued certificate alone
+    assert mailbox.messages == []
+    monkeypatch.setattr(services, "render_certificate", None)  # rendering again would fail
+    tasks.finish_certificate.run(certificate.id)
+    tasks.finish_certificate.run(certificate.id)
     [message] = mailbox.messages
-    [attachment] = list(message.iter_attachments())
-    assert hashlib.sha256(attachment.get_content()).hexdigest() == certificate.pdf_sha256
     db.session.refresh(certificate)
-    assert certificate.email_sent_at is not None
+    assert message["To"] == certificate.user.email and certificate.email_sent_at is not None
     assert events_of(certificate) == ["issued", "emailed", "emailed"]
 
 
@@ -344,15 +353,84 @@ def test_the_sweep_issues_what_a_lost_task_left(
     monkeypatch.setattr(progress, "course_completed_listeners", [])  # the task is lost
     enrolment = completed()
     assert certificates_of(enrolment.user_id) == []
-    assert enrolment.id not in services.missing_issues()  # too recent: the normal path may still come
+    assert enrolment.id not in services.never_issued()  # too recent: the normal path may still come
     earlier = utcnow() - app.config["CERTIFICATE_EMAIL_LEASE"] - timedelta(seconds=1)
     db.session.execute(update(Enrolment).where(Enrolment.id == enrolment.id).values(completed_at=earlier))
     db.session.commit()
-    assert services.missing_issues() == [enrolment.id]
+    assert services.never_issued() == [enrolment.id]
     tasks.sweep_certificates.run()
     [certificate] = certificates_of(enrolment.user_id)
     assert certificate.email_sent_at is not None and len(mailbox.messages) == 1
-    assert services.missing_issues() == []
+    assert services.never_issued() == []
+
+
+def test_the_sweep_finishes_what_a_dead_issuing_task_left(
+    app: Flask, completed: Callable[..., Enrolment], monkeypatch: pytest.MonkeyPatch, mailbox: Inbox
+) -> None:
+    monkeypatch.setattr(progress, "course_completed_listeners", [])
+    enrolment = completed()
+    # the issuing task died after its issuing commit: a certificate without PDF, e-mail or claim
+    [certificate] = services.issue_pending(enrolment.id, 5)
+    db.session.commit()
+    tasks.issue_certificate.run(enrolment.id)  # its message again, within the lease: left to its owner
+    assert services.unrendered() == [] and mailbox.messages == []
+    db.session.refresh(certificate)
+    assert certificate.pdf_key is None
+    earlier = utcnow() - app.config["CERTIFICATE_EMAIL_LEASE"] - timedelta(seconds=1)
+    db.session.execute(update(Certificate).where(Certificate.id == certificate.id).values(issued_at=earlier))
+    db.session.commit()
+    assert services.unrendered() == [certificate.id]
+    tasks.sweep_certificates.run()
+    db.session.refresh(certificate)
+    assert certificate.pdf_key is not None and certificate.email_sent_at is not None
+    assert len(mailbox.messages) == 1 and services.unrendered() == []
+    tasks.finish_certificate.run(certificate.id)  # nothing left to do
+    assert len(mailbox.messages) == 1 and events_of(certificate) == ["issued", "emailed"]
+
+
+def test_one_task_issues_the_completions_waiting_with_it(
+    app: Flask, completed: Callable[..., Enrolment], monkeypatch: pytest.MonkeyPatch, mailbox: Inbox
+) -> None:
+    monkeypatch.setattr(progress, "course_completed_listeners", [])  # their tasks wait in the queue
+    enrolments = [completed(full_name=f"Learner {n} ใจดี") for n in range(5)]
+    monkeypatch.setitem(app.config, "CERTIFICATE_BATCH_SIZE", 3)
+    tasks.issue_certificate.run(enrolments[3].id)  # its own first, then the oldest waiting
+    issued = {c.enrolment_id for c in db.session.scalars(select(Certificate))}
+    assert issued == {enrolments[3].id, enrolments[0].id, enrolments[1].id}
+    assert len(mailbox.messages) == 3
+    for enrolment in enrolments:  # the queued tasks: the two left, then nothing more
+        tasks.issue_certificate.run(enrolment.id)
+    certificates = list(db.session.scalars(select(Certificate)))
+    assert len(certificates) == 5 and all(c.pdf_key and c.email_sent_at for c in certificates)
+    assert sorted(m["To"] for m in mailbox.messages) == sorted(
+        db.session.get(User, e.user_id).email for e in enrolments
+    )
+    kinds = db.session.scalars(select(CertificateEvent.kind)).all()
+    assert sorted(kinds) == ["emailed"] * 5 + ["issued"] * 5
+    enrolled = db.session.scalars(
+        select(Enrolment.certified).where(Enrolment.id.in_([e.id for e in enrolments]))
+    )
+    assert all(enrolled)
+
+
+@pytest.mark.postgres
+@pytest.mark.no_rollback
+def test_two_workers_take_different_completions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with committed_app(tmp_path) as app, app.app_context():
+        monkeypatch.setattr(progress, "course_completed_listeners", [])  # (create_app adds the listener)
+        first, second = (enrol_and_complete(make_learner(n)).id for n in range(2))
+        db.session.commit()
+        with db.engine.connect() as other:  # another worker's issuing transaction holds the first one
+            other.execute(select(Enrolment.id).where(Enrolment.id == first).with_for_update())
+            db.session.execute(text("SET LOCAL lock_timeout = '5s'"))  # were it waited for: an error
+            [certificate] = services.issue_pending(first, 5)  # skipped rather than waited for
+            assert certificate.enrolment_id == second
+            db.session.commit()
+            other.rollback()
+        [certificate] = services.issue_pending(first, 5)
+        assert certificate.enrolment_id == first
+        db.session.commit()
+        db.session.remove()
 
 
 def test_the_listener_is_registered_once(app: Flask) -> None:
@@ -397,7 +475,7 @@ def test_a_name_correction_reissues_under_a_new_serial(
     old.user.full_name = "สมศักดิ์ ใจดีเลิศ"
     new = services.reissue(old, staff, "The learner wrote the name in Thai script.")
     db.session.commit()
-    tasks.issue_certificate.run(enrolment.id)  # what the page queues: render and announce the new one
+    tasks.finish_certificate.run(new.id)  # what the page queues: render and announce the new one
     assert (old.status, old.superseded_by_id) == ("superseded", new.id)
     assert new.status == "valid" and new.holder_name == "สมศักดิ์ ใจดีเลิศ"
     assert new.serial != old.serial and new.code != old.code
