@@ -1,14 +1,15 @@
 """Certificates per second through the real Celery worker, as a ratio to the bare renderer in the same run.
 
-    .venv/bin/python -m bench.certificates [--count 1000] [--concurrency 2]
+    .venv/bin/python -m bench.certificates [--count 1000] [--concurrency 2] [--batch-size 20]
         [--broker redis://127.0.0.1:6379/15]
         [--server-url postgresql://postgres@127.0.0.1:5432/postgres | --sqlite]
 
 The baseline renders the same certificates with `render_certificate` alone, in as many processes as the
 worker has, before and after the worker's run. The measured run makes completed enrolments in a fresh
 database (migrated, with content/ loaded), starts `celery -A worker.app worker`, queues one issuing task per
-completion and waits until every certificate is issued, signed, rendered, stored and e-mailed (to a local
-aiosmtpd server). Its tasks use a queue of their own, so a shared broker is fine.
+completion (each task issues the completions waiting with it, up to --batch-size) and waits until every
+certificate is issued, signed, rendered, stored and e-mailed (to a local aiosmtpd server). Its tasks use a
+queue of their own, so a shared broker is fine.
 """
 
 from __future__ import annotations
@@ -150,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.certificates", description=__doc__.split("\n")[0])
     parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=2)
+    parser.add_argument("--batch-size", type=int, default=20, help="CERTIFICATE_BATCH_SIZE of the worker")
     parser.add_argument("--broker", default="redis://127.0.0.1:6379/15")
     parser.add_argument("--server-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--name", default="academy_bench_certificates")
@@ -183,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     _app = app
     print(f"database {url.split('@')[-1]}, broker {args.broker}, {args.count} certificates, "
-          f"{args.concurrency} processes", flush=True)  # fmt: skip
+          f"{args.concurrency} processes, batches of up to {args.batch_size}", flush=True)  # fmt: skip
     migrate_and_load_content(app)
     before, cpu_before = bare_renderer(args.count, args.concurrency)
     print(f"bare renderer (before): {before:.1f} certificates/s, {cpu_before:.1f} ms CPU each", flush=True)
@@ -192,7 +194,8 @@ def main(argv: list[str] | None = None) -> int:
     env = worker_environment(app, args.broker, ACADEMY_ENV="production", SECRET_KEY=secret,
                              CERTIFICATE_SIGNING_KEY=app.config["CERTIFICATE_SIGNING_KEY"],
                              CERTIFICATE_SWEEP_SECONDS="3600", CERTIFICATE_EMAIL_LEASE="600",
-                             REDIS_VISIBILITY_TIMEOUT="7200")  # fmt: skip
+                             REDIS_VISIBILITY_TIMEOUT="7200",
+                             CERTIFICATE_BATCH_SIZE=str(args.batch_size))  # fmt: skip
     worker = WorkerProcess(env, folder, concurrency=args.concurrency)
     worker.start()
     try:

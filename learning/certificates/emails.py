@@ -10,7 +10,7 @@ from email.message import EmailMessage
 
 from flask import current_app, render_template
 from flask_babel import gettext as _
-from sqlalchemy import or_, select, update
+from sqlalchemy import insert, or_, select, update
 
 from learning.certificates.models import Certificate, CertificateEvent
 from learning.db import utcnow
@@ -92,18 +92,20 @@ def record_email(announcement: Announcement, sent: bool) -> None:
     now = utcnow()
     column = "email_sent_at" if sent else "email_failed_at"
     db.session.execute(
-        update(Certificate).where(Certificate.id == announcement.certificate_id).values({column: now})
+        update(Certificate)
+        .where(Certificate.id == announcement.certificate_id)
+        .values({column: now})
+        .execution_options(synchronize_session=False)
     )
-    if sent:
-        db.session.add(
-            CertificateEvent(
+    if sent:  # (statements rather than the unit of work: this runs once per e-mail)
+        db.session.execute(
+            insert(CertificateEvent).values(
                 certificate_id=announcement.certificate_id,
                 kind="emailed",
                 details={"to": announcement.to},
                 created_at=now,
             )
         )
-    db.session.flush()
 
 
 def emails_due(limit: int = 500) -> list[int]:

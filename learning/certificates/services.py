@@ -196,7 +196,13 @@ def issue_pending(first: int, size: int) -> list[Certificate]:
         .join(User, User.id == Enrolment.user_id)
         .join(CourseVersion, CourseVersion.id == Enrolment.completed_version_id)
         .join(Course, Course.id == CourseVersion.course_id)
-        .where(Enrolment.completed_at.is_not(None), User.erased_at.is_(None), ~_has_current_certificate())
+        .where(
+            # its own, and those in the small index of completions awaiting a certificate
+            (Enrolment.id == first) | (Enrolment.completed_version_id.is_not(None) & ~Enrolment.certified),
+            Enrolment.completed_at.is_not(None),
+            User.erased_at.is_(None),
+            ~_has_current_certificate(),
+        )
         .order_by(Enrolment.id != first, Enrolment.id)
         .limit(size)
         .with_for_update(of=Enrolment, skip_locked=True)
