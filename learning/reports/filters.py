@@ -54,8 +54,11 @@ class Filters:
 
     @property
     def end(self) -> datetime | None:
-        """The first instant after the period (UTC), if it has an end."""
-        return datetime.combine(self.date_to + timedelta(days=1), time.min, UTC) if self.date_to else None
+        """The first instant after the period (UTC), if it has an end (a period to 9999-12-31, the last day
+        there is, has none: the URL fuzzer found the day after it answering 500)."""
+        if self.date_to is None or self.date_to == date.max:
+            return None
+        return datetime.combine(self.date_to + timedelta(days=1), time.min, UTC)
 
     def params(self) -> dict[str, str]:
         """The filters as query parameters (for links, forms and stored export jobs)."""

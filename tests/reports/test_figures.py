@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -282,6 +283,15 @@ def test_bad_filters_name_each_bad_field(args: dict[str, str], fields: set[str],
     with pytest.raises(FilterError) as caught:
         parse_filters(args)
     assert set(caught.value.fields) == fields
+
+
+def test_a_period_to_the_last_day_there_is_has_no_end(dataset: DataSet) -> None:
+    # the day after 9999-12-31 does not exist: the URL fuzzer at 1,000 cases per rule found the funnel
+    # answering 500 for ?to=9999-12-31
+    last = parse_filters({"from": "0001-01-01", "to": "9999-12-31"})
+    assert last.end is None and last.start == datetime(1, 1, 1, tzinfo=UTC)
+    assert queries.funnel(last) == queries.funnel(parse_filters({}))
+    assert parse_filters({"to": "9999-12-30"}).end == datetime(9999, 12, 31, tzinfo=UTC)
 
 
 def test_filters_round_trip_through_parameters(dataset: DataSet) -> None:

@@ -71,6 +71,12 @@ def test_bad_filters_get_a_friendly_page(dataset: DataSet, staff_client: FlaskCl
         assert "Traceback" not in page
 
 
+def test_every_report_takes_the_last_day_there_is(dataset: DataSet, staff_client: FlaskClient) -> None:
+    reports = ("", "completion", "funnel", "time-to-complete", "quiz-pass-rates", "reminders", "learners")
+    for report in reports:
+        assert staff_client.get(f"/reports/{report}?to=9999-12-31").status_code == 200, report
+
+
 def test_learners_are_listed_a_page_at_a_time(
     app: Flask, dataset: DataSet, staff_client: FlaskClient, monkeypatch: Any
 ) -> None:
