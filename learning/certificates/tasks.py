@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import random
 import smtplib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from celery import Task, shared_task
@@ -55,15 +56,23 @@ def _pending(certificate: Certificate) -> Pending:
     return Pending(certificate.id, certificate.serial, content, announcement)
 
 
-def _render_and_claim(pending: list[Pending]) -> list[emails.Announcement]:
-    """Render and store the PDFs still to be made, record them and claim the e-mails still to be sent, in
-    one commit; returns the e-mails claimed. An e-mail found claimed (a twin running, or a claim of a
-    killed first run) is left to that claim's owner, or to the sweep once the claim is stale."""
-    files = {p.certificate_id: services.render_file(p.serial, p.content) for p in pending if p.content}
-    services.record_pdfs(files)
-    claimed = emails.claim_emails([p.certificate_id for p in pending if p.announcement is not None])
-    db.session.commit()
-    return [p.announcement for p in pending if p.announcement is not None and p.certificate_id in claimed]
+def _finish(task: Task, what: str, certificates: Callable[[], list[Certificate]]) -> None:
+    """Finish ``certificates()``: render and store the PDFs still to be made, record them and claim the
+    e-mails still to be sent in one commit, then send the e-mails claimed. An e-mail found claimed (a twin
+    running, or a claim of a killed first run) is left to that claim's owner, or to the sweep once the
+    claim is stale. A database failure retries the task with backoff."""
+    try:
+        pending = [_pending(c) for c in certificates()]
+        db.session.commit()  # the issuing transaction stays short: the rendering comes after it
+        files = {p.certificate_id: services.render_file(p.serial, p.content) for p in pending if p.content}
+        services.record_pdfs(files)
+        claimed = emails.claim_emails([p.certificate_id for p in pending if p.announcement is not None])
+        db.session.commit()
+    except TEMPORARY_DB as exc:
+        db.session.rollback()
+        logger.warning("%s failed, retrying: %s", what, exc)
+        raise task.retry(exc=exc, countdown=backoff(task.request.retries)) from None
+    announce([p.announcement for p in pending if p.announcement and p.certificate_id in claimed])
 
 
 @shared_task(bind=True, **RELIABLE)
@@ -75,32 +84,20 @@ def issue_certificate(self: Task, enrolment_id: int) -> None:
     The tasks of those other completions find them issued and leave them to this one; if it dies before
     the PDFs are stored, the sweep finishes them once the lease has passed (finish_certificate).
     """
-    try:
-        certificates = services.issue_pending(enrolment_id, current_app.config["CERTIFICATE_BATCH_SIZE"])
-        pending = [_pending(c) for c in certificates]
-        db.session.commit()
-        claimed = _render_and_claim(pending)
-    except TEMPORARY_DB as exc:
-        db.session.rollback()
-        logger.warning("issuing for enrolment %s failed, retrying: %s", enrolment_id, exc)
-        raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from None
-    announce(claimed)
+    size = current_app.config["CERTIFICATE_BATCH_SIZE"]
+    _finish(self, f"issuing for enrolment {enrolment_id}", lambda: services.issue_pending(enrolment_id, size))
 
 
 @shared_task(bind=True, **RELIABLE)
 def finish_certificate(self: Task, certificate_id: int) -> None:
     """Render, store and announce an issued certificate whatever of that is still to be done: a reissue,
     or a certificate whose issuing task died after its commit."""
-    try:
+
+    def unfinished() -> list[Certificate]:
         certificate = services.unfinished(certificate_id)
-        pending = [_pending(certificate)] if certificate is not None else []
-        db.session.commit()
-        claimed = _render_and_claim(pending)
-    except TEMPORARY_DB as exc:
-        db.session.rollback()
-        logger.warning("finishing certificate %s failed, retrying: %s", certificate_id, exc)
-        raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from None
-    announce(claimed)
+        return [certificate] if certificate is not None else []
+
+    _finish(self, f"finishing certificate {certificate_id}", unfinished)
 
 
 def announce(announcements: list[emails.Announcement]) -> None:
