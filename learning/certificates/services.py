@@ -17,7 +17,7 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, select, text, update
+from sqlalchemy import bindparam, select, text, tuple_, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from learning.auth.models import User
@@ -145,14 +145,13 @@ def _insert_many(completions: list[Completion]) -> list[Certificate]:
         certificate.credential, certificate.key_id = credential.signed_credential(
             _facts(certificate, version.course, version)
         )
-    # each learner's enrolment in the course now holds a valid certificate (see refresh_certified)
-    pairs = {(c.user_id, c.course_id) for c in certificates}
-    for course_id in {course for _user, course in pairs}:
+    if certificates:  # each learner's enrolment in the course now holds a valid one (see refresh_certified)
         db.session.execute(
             update(Enrolment)
             .where(
-                Enrolment.course_id == course_id,
-                Enrolment.user_id.in_([user for user, course in pairs if course == course_id]),
+                tuple_(Enrolment.user_id, Enrolment.course_id).in_(
+                    [(c.user_id, c.course_id) for c in certificates]
+                )
             )
             .values(certified=True)
             .execution_options(synchronize_session=False)
@@ -192,6 +191,7 @@ def issue_pending(first: int, size: int) -> list[Certificate]:
     still settles any overlap (SQLite has one writer at a time).
     """
     rows = db.session.execute(
+        # the Course too, held by ``rows``, so that signing reads version.course without a query each
         select(Enrolment.id, Enrolment.completed_at, User, CourseVersion, Course)
         .join(User, User.id == Enrolment.user_id)
         .join(CourseVersion, CourseVersion.id == Enrolment.completed_version_id)
