@@ -263,6 +263,8 @@ def finalise(config: dict[str, Any], instance_path: str) -> None:
         config["SECRET_KEY"] = _instance_secret(instance_path)
     if config["ERASURE_CERTIFICATES"] not in ("keep", "revoke"):
         raise RuntimeError("ERASURE_CERTIFICATES must be 'keep' or 'revoke'")
+    if int(config["CERTIFICATE_BATCH_SIZE"]) < 1:  # 0 would issue nothing, ever
+        raise RuntimeError("CERTIFICATE_BATCH_SIZE must be at least 1")
     if env == "development":
         config["SESSION_COOKIE_SECURE"] = False
 

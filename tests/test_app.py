@@ -24,6 +24,9 @@ def test_production_refuses_to_start_without_a_real_secret_key(tmp_path) -> None
     assert app.config["SESSION_COOKIE_SECURE"] is True and not app.debug
     with pytest.raises(RuntimeError, match="ACADEMY_ENV"):
         create_app(app_config(url, ACADEMY_ENV="staging"))
+    for size in (0, -5):  # no task would ever issue a certificate
+        with pytest.raises(RuntimeError, match="CERTIFICATE_BATCH_SIZE"):
+            create_app(app_config(url, CERTIFICATE_BATCH_SIZE=size))
 
 
 def test_development_makes_and_keeps_a_key_in_the_instance_folder(tmp_path, monkeypatch) -> None:
