@@ -157,6 +157,7 @@ def dialect_name() -> str:
 class _Compiled:
     sql: str
     names: tuple[str, ...] | None  # the parameters' order for a positional paramstyle, else None
+    constants: tuple[tuple[str, Any], ...]  # the values the statement holds itself (a literal compared to)
     binds: tuple[tuple[str, Callable[[Any], Any]], ...]  # parameters whose type converts them
     results: tuple[Callable[[Any], Any] | None, ...]  # per column
 
@@ -195,7 +196,8 @@ class RawSelect:
         # connection (the tests') is honoured.
         bind = db.session.session_factory.kw.get("bind") or db.engine
         compiled = self._compile(bind.dialect)
-        converted = dict(values)
+        converted = dict(compiled.constants)
+        converted.update(values)
         for name, convert in compiled.binds:
             converted[name] = convert(converted[name])
         parameters: Any = (
@@ -224,15 +226,17 @@ class RawSelect:
         # Literal-rendered parameters (a string_agg separator, say) are rendered here; the SQL then does
         # not depend on the values, which are given at each call.
         required = {name: None for name, bind in compiled.binds.items() if bind.required}
-        expanded = compiled.construct_expanded_state(required)
+        constants = {name: bind.value for name, bind in compiled.binds.items() if not bind.required}
+        expanded = compiled.construct_expanded_state({**required, **constants})
         binds = []
-        for name in required:
+        for name in (*required, *constants):
             convert = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
             if convert is not None:
                 binds.append((name, convert))
         found = _Compiled(
             sql=expanded.statement,
             names=tuple(expanded.positiontup) if compiled.positional and expanded.positiontup else None,
+            constants=tuple(constants.items()),
             binds=tuple(binds),
             results=tuple(
                 column.type.dialect_impl(dialect).result_processor(dialect, None)

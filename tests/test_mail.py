@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import email
 import smtplib
+from email.message import EmailMessage
+from email.policy import default
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +13,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from flask import Flask
 
-from learning.mail import PermanentMailError, build_message, send_messages
+from learning.mail import PermanentMailError, build_lean, build_message, send_messages
 from learning.mail.tasks import send_email
 from tests.fixtures.smtp import _free_port
 
@@ -82,3 +85,29 @@ def test_unknown_backend_is_a_configuration_error(app: Flask) -> None:
             send_messages([build_message("a@example.org", "S", "T")])
     finally:
         app.config["MAIL_BACKEND"] = saved
+
+
+def test_the_lean_builder_makes_what_the_modern_one_does(app: Flask) -> None:
+    subject, text, html = (
+        "Certificate: ท่าเรืออัจฉริยะ",
+        "Dear Nguyễn Thị,\nhttps://x.example/a=b\n",
+        "<p>ท่าเรือ</p>",
+    )
+    with app.test_request_context():
+        modern = build_message("a@example.org", subject, text, html)
+        lean = build_lean("a@example.org", subject, text, html, "<certificate-1@smart-port-academy>")
+        fallback = build_lean("ünï@example.org", subject, text, html, "<certificate-2@smart-port-academy>")
+    for message in (lean, fallback):  # as a mail program reads them
+        read = email.message_from_bytes(message.as_bytes(), policy=default)
+        assert isinstance(read, EmailMessage)
+        for name in ("From", "Subject"):
+            assert read[name] == modern[name] == (subject if name == "Subject" else modern["From"])
+        assert read.get_body(("plain",)).get_content() == text  # type: ignore[union-attr]
+        assert read.get_body(("html",)).get_content().rstrip("\n") == html  # type: ignore[union-attr]
+        assert read["Date"] and read.get_content_type() == "multipart/alternative"
+    assert email.message_from_bytes(lean.as_bytes(), policy=default)["To"] == "a@example.org"
+    assert isinstance(fallback, EmailMessage) and fallback["To"] == "ünï@example.org"  # the modern builder's
+    assert [lean["Message-ID"], fallback["Message-ID"]] == [
+        "<certificate-1@smart-port-academy>",
+        "<certificate-2@smart-port-academy>",
+    ]

@@ -35,6 +35,20 @@ def test_it_reads_what_the_orm_reads(app: Flask, create_user: Callable[..., User
     assert STATEMENT.one_or_none(email="nobody@example.org") is None
 
 
+def test_values_the_statement_holds_go_with_those_given(app: Flask, create_user: Callable[..., User]) -> None:
+    user = create_user()
+    db.session.flush()
+    held = RawSelect(
+        lambda: select(User.id).where(
+            User.email == bindparam("email"), User.full_name != "Nobody", User.id > 0
+        )
+    )
+    assert held.one_or_none(email=user.email) == (user.id,)
+    user.full_name = "Nobody"
+    db.session.flush()
+    assert held.one_or_none(email=user.email) is None
+
+
 def test_expanding_parameters_are_refused(app: Flask) -> None:
     many = RawSelect(lambda: select(User.id).where(User.email.in_(bindparam("emails", expanding=True))))
     with pytest.raises(ValueError, match="expanding"):

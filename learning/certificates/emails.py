@@ -6,16 +6,18 @@ back)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from email.message import EmailMessage
+from email.message import Message
+from functools import cache
+from typing import Any
 
 from flask import current_app, render_template
 from flask_babel import gettext as _
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import bindparam, insert, literal, or_, select, update
 
 from learning.certificates.models import Certificate, CertificateEvent
-from learning.db import utcnow
+from learning.db import UTCDateTime, dialect_name, utcnow
 from learning.extensions import db
-from learning.mail import build_message
+from learning.mail import build_lean
 
 # --- the e-mail -----------------------------------------------------------------------------------------
 
@@ -88,24 +90,41 @@ def announcement_of(certificate: Certificate) -> Announcement:
 
 
 def record_email(announcement: Announcement, sent: bool) -> None:
-    """Record the outcome of a claimed e-mail: sent (with an audit event) or refused for good."""
-    now = utcnow()
-    column = "email_sent_at" if sent else "email_failed_at"
-    db.session.execute(
-        update(Certificate)
-        .where(Certificate.id == announcement.certificate_id)
-        .values({column: now})
-        .execution_options(synchronize_session=False)
+    """Record the outcome of a claimed e-mail: sent (with an audit event) or refused for good.
+
+    This runs once per e-mail, and its own commit keeps what a crash can repeat to the one message in
+    flight; so its statements are built once, and on PostgreSQL the mark and the event are one statement.
+    """
+    values = {"certificate_id": announcement.certificate_id, "now": utcnow()}
+    if not sent:
+        db.session.execute(_recording("failed"), values)
+        return
+    values["details"] = {"to": announcement.to}
+    for statement in _recording(dialect_name()):
+        db.session.execute(statement, values)
+
+
+@cache
+def _recording(how: str) -> Any:
+    """The statements recording an e-mail: refused for good ("failed"), or sent, for a dialect."""
+    certificates, events = Certificate.__table__, CertificateEvent.__table__
+    mark = certificates.update().where(certificates.c.id == bindparam("certificate_id"))
+    if how == "failed":
+        return mark.values(email_failed_at=bindparam("now"))
+    mark = mark.values(email_sent_at=bindparam("now"))
+    columns = ["certificate_id", "kind", "details", "created_at"]
+    details = bindparam("details", type_=events.c.details.type)
+    if how == "postgresql":  # one round trip: the event inserted from the UPDATE's RETURNING
+        marked = mark.returning(certificates.c.id).cte("marked")
+        rows = select(marked.c.id, literal("emailed"), details, bindparam("now", type_=UTCDateTime()))
+        return [insert(events).add_cte(marked).from_select(columns, rows)]
+    event = insert(events).values(
+        certificate_id=bindparam("certificate_id"),
+        kind="emailed",
+        details=details,
+        created_at=bindparam("now"),
     )
-    if sent:  # (statements rather than the unit of work: this runs once per e-mail)
-        db.session.execute(
-            insert(CertificateEvent).values(
-                certificate_id=announcement.certificate_id,
-                kind="emailed",
-                details={"to": announcement.to},
-                created_at=now,
-            )
-        )
+    return [mark, event]
 
 
 def emails_due(limit: int = 500) -> list[int]:
@@ -129,7 +148,7 @@ def emails_due(limit: int = 500) -> list[int]:
     )
 
 
-def message_for(announcement: Announcement) -> EmailMessage:
+def message_for(announcement: Announcement) -> Message:
     """The e-mail for a certificate, with one Message-ID per certificate so that a repeat is recognisable."""
     base = current_app.config["BASE_URL"].rstrip("/")
     context = {
@@ -138,12 +157,10 @@ def message_for(announcement: Announcement) -> EmailMessage:
         "pdf_url": f"{base}/certificates/{announcement.serial}/certificate.pdf",
         "verify_url": f"{base}/verify/{announcement.code}",
     }
-    message = build_message(
+    return build_lean(
         announcement.to,
         _("Your certificate: %(course)s", course=announcement.course_title),
         render_template("certificates/email/issued.txt", **context),
         render_template("certificates/email/issued.html", **context),
+        f"<certificate-{announcement.serial.lower()}@smart-port-academy>",
     )
-    del message["Message-ID"]
-    message["Message-ID"] = f"<certificate-{announcement.serial.lower()}@smart-port-academy>"
-    return message

@@ -25,7 +25,7 @@ from learning.catalog.models import Course, CourseVersion
 from learning.certificates import credential
 from learning.certificates.models import CURRENT, Certificate, CertificateEvent
 from learning.certificates.pdf import CertificateContent, render_certificate
-from learning.db import insert_for, utcnow
+from learning.db import RawSelect, insert_for, utcnow
 from learning.extensions import db
 from learning.progress.models import Enrolment
 from learning.storage import storage
@@ -181,15 +181,32 @@ def _has_current_certificate() -> Any:
     )
 
 
+_AWAITING = RawSelect(
+    lambda: select(Enrolment.id).where(
+        Enrolment.id == bindparam("enrolment_id"),
+        Enrolment.completed_version_id.is_not(None),
+        ~_has_current_certificate(),
+    )
+)
+
+
+def awaits_certificate(enrolment_id: int) -> bool:
+    """Whether a completed enrolment has no current certificate yet, in one statement outside any
+    transaction (most issuing tasks find theirs issued by an earlier task's batch)."""
+    return _AWAITING.one_or_none(enrolment_id=enrolment_id) is not None
+
+
 def issue_pending(first: int, size: int) -> list[Certificate]:
-    """Issue the certificates of up to ``size`` completed enrolments that have none yet, ``first`` first
-    if it is one of them, and record an event for each.
+    """Issue the certificates of completed enrolment ``first`` and of up to ``size`` - 1 others that have
+    none yet, and record an event for each; nothing if ``first`` has one already.
 
     Each completion queues its own task, but a task issues what is waiting with it in one transaction, so
-    that the tasks after it find their certificate issued. The enrolments are locked with SKIP LOCKED on
-    PostgreSQL, so that two workers take different ones rather than wait for each other; the unique key
-    still settles any overlap (SQLite has one writer at a time).
+    that the tasks after it find their certificate issued and stop at the first statement. The enrolments
+    are locked with SKIP LOCKED on PostgreSQL, so that two workers take different ones rather than wait
+    for each other; the unique key still settles any overlap (SQLite has one writer at a time).
     """
+    if not awaits_certificate(first):
+        return []
     rows = db.session.execute(
         # the Course too, held by ``rows``, so that signing reads version.course without a query each
         select(Enrolment.id, Enrolment.completed_at, User, CourseVersion, Course)

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import os
+import selectors
 import smtplib
 import ssl
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from email.message import EmailMessage
+from email.charset import QP, Charset
+from email.header import Header
+from email.message import EmailMessage, Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.nonmultipart import MIMENonMultipart
 from email.policy import Policy, default
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
@@ -47,8 +52,40 @@ def build_message(
     return message
 
 
+# Text parts of the lean builder: UTF-8, quoted-printable (readable where the text is mostly ASCII)
+_UTF8 = Charset("utf-8")
+_UTF8.body_encoding = QP
+
+
+def build_lean(to: str, subject: str, text: str, html: str, message_id: str) -> Message:
+    """The text and HTML message ``build_message`` makes, built with the email.mime classes, for e-mails a
+    worker sends by the hundred with no attachment (certificates). The modern API parses and folds each
+    header through its registry and encodes each part through its content manager: 0.8 ms a message here,
+    against 0.06 ms for these (bench/README.md). An address that is not ASCII takes the modern builder,
+    which knows internationalised addresses."""
+    sender = current_app.config["MAIL_DEFAULT_SENDER"]
+    if not (to.isascii() and sender.isascii()):
+        message = build_message(to, subject, text, html)
+        del message["Message-ID"]
+        message["Message-ID"] = message_id
+        return message
+    lean = MIMEMultipart("alternative")
+    lean["From"] = sender
+    lean["To"] = to
+    lean["Subject"] = (
+        subject if subject.isascii() else Header(subject, "utf-8", header_name="Subject").encode()
+    )
+    lean["Date"] = format_datetime(utcnow())
+    lean["Message-ID"] = message_id
+    for body, subtype in ((text, "plain"), (html, "html")):
+        part = MIMENonMultipart("text", subtype)
+        part.set_payload(body, _UTF8)
+        lean.attach(part)
+    return lean
+
+
 @contextmanager
-def connection() -> Iterator[Callable[[EmailMessage], None]]:
+def connection() -> Iterator[Callable[[Message], None]]:
     """Open the configured backend once and yield a function that delivers one message over it.
 
     The function raises PermanentMailError when the server refuses a message for good (5xx);
@@ -60,7 +97,7 @@ def connection() -> Iterator[Callable[[EmailMessage], None]]:
         folder = Path(config["MAIL_FILE_PATH"])
         folder.mkdir(parents=True, exist_ok=True)
 
-        def write(message: EmailMessage) -> None:
+        def write(message: Message) -> None:
             name = f"{utcnow():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}.eml"
             (folder / name).write_bytes(bytes(message))
 
@@ -90,7 +127,7 @@ def _open_smtp() -> smtplib.SMTP:
     return smtp
 
 
-def _send_over(smtp: smtplib.SMTP, message: EmailMessage) -> None:
+def _send_over(smtp: smtplib.SMTP, message: Message) -> None:
     try:
         smtp.send_message(message)
     except smtplib.SMTPRecipientsRefused as exc:
@@ -120,9 +157,12 @@ class _KeptConnection:
             return None
         if self.pid != os.getpid():  # inherited through fork: the parent's socket, not ours to use
             return None
-        if self.settings != settings or time.monotonic() - self.used_at > keep:
+        idle = time.monotonic() - self.used_at
+        if self.settings != settings or idle > keep or _closed_by_server(smtp):
             _close(smtp)
             return None
+        if idle < ANSWERED_SECONDS:
+            return smtp
         try:
             if smtp.noop()[0] == 250:
                 return smtp
@@ -147,17 +187,31 @@ def _close(smtp: smtplib.SMTP) -> None:
         smtp.close()
 
 
+def _closed_by_server(smtp: smtplib.SMTP) -> bool:
+    """Whether the server has closed the connection, or said something unasked (a 421 before closing):
+    either leaves its socket something to read, which is seen without a round trip."""
+    if smtp.sock is None:
+        return True
+    with selectors.DefaultSelector() as selector:
+        selector.register(smtp.sock, selectors.EVENT_READ)
+        return bool(selector.select(timeout=0))
+
+
 _kept = _KeptConnection()
+# A kept connection whose server answered a message this recently, and has not closed it since, is used
+# without asking NOOP first: the messages of a batch follow each other within milliseconds.
+ANSWERED_SECONDS = 1.0
 KEPT_SETTINGS = ("MAIL_SERVER", "MAIL_PORT", "MAIL_USE_SSL", "MAIL_USE_TLS", "MAIL_USERNAME", "MAIL_PASSWORD")
 
 
-def send_kept(message: EmailMessage) -> None:
+def send_kept(message: Message) -> None:
     """Deliver one message over an SMTP connection this process keeps open for the next one.
 
     For a worker that sends one e-mail per task: connecting, greeting and quitting cost as much as the
     message. A kept connection is used again only within MAIL_KEEP_SECONDS of its last message, with the
-    same settings, in the same process, and after it answers NOOP, so that a message is never sent into
-    a connection the server has dropped; otherwise a new one is opened. Errors are those of ``connection``;
+    same settings, in the same process, if the server has not closed it, and after it answers NOOP unless
+    it answered a message within the last second, so that a message is not sent into a connection the
+    server has dropped; otherwise a new one is opened. Errors are those of ``connection``;
     after one where the server did not answer (a timeout, a dropped connection) the connection is closed.
     """
     config = current_app.config
@@ -183,7 +237,7 @@ def close_kept() -> None:
     _kept.close()
 
 
-def send_messages(messages: list[EmailMessage]) -> None:
+def send_messages(messages: list[Message]) -> None:
     """Deliver ``messages`` with the configured backend, over one SMTP connection."""
     with connection() as send:
         for message in messages:

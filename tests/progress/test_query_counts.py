@@ -3,18 +3,17 @@ the course (PERFORMANCE: load what a page needs in a few statements)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from flask.testing import FlaskClient
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from learning.catalog.models import Course
 from learning.content.spec import read_content
 from learning.content.sync import sync_course
 from learning.extensions import db
 from learning.progress import services as progress
+from tests.fixtures.databases import counting
 
 
 def write_course(root: Path, slug: str, modules: int, lessons: int) -> None:
@@ -45,21 +44,6 @@ def write_course(root: Path, slug: str, modules: int, lessons: int) -> None:
             f"  - slug: {m}-q3\n    type: true_false\n    text: {slug} {m} three?\n    answer: false\n"
             "    explanation: E.\n    source: S1\n"
         )
-
-
-@contextmanager
-def counting() -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def count(_conn: object, _cursor: object, statement: str, *args: object) -> None:
-        if not statement.startswith(("SAVEPOINT", "RELEASE", "ROLLBACK", "BEGIN")):
-            statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
 
 
 def statements_for(client: FlaskClient, path: str) -> int:
