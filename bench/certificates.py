@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.certificates [--count 1000] [--concurrency 2] [--batch-size 20]
         [--broker redis://127.0.0.1:6379/15]
-        [--server-url postgresql://postgres@127.0.0.1:5432/postgres | --sqlite]
+        [--server-url postgresql://postgres@127.0.0.1:5432/postgres | --sqlite] [--pin]
 
 The baseline renders the same certificates with `render_certificate` alone, in as many processes as the
 worker has, before and after the worker's run. The measured run makes completed enrolments in a fresh
@@ -10,11 +10,16 @@ database (migrated, with content/ loaded), starts `celery -A worker.app worker`,
 completion (each task issues the completions waiting with it, up to --batch-size) and waits until every
 certificate is issued, signed, rendered, stored and e-mailed (to a local aiosmtpd server). Its tasks use a
 queue of their own, so a shared broker is fine.
+
+--pin gives the worker (and the bare renderer) the first core alone, and PostgreSQL, Redis and this
+process (the SMTP server) the other, as where the database and the mail server run on other machines
+than the workers; without it everything shares every core (Linux only; as root, to move PostgreSQL).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import secrets
@@ -79,13 +84,39 @@ def render_cpu(numbers: range) -> float:
     return time.process_time() - started
 
 
-def bare_renderer(count: int, processes: int) -> tuple[float, float]:
-    """Certificates per second of the renderer alone in ``processes`` forked processes, and its CPU
-    milliseconds per certificate."""
+def pin(pids: list[int], cpus: set[int]) -> None:
+    """Run every thread of these processes on ``cpus`` only."""
+    for pid in pids:
+        for thread in Path(f"/proc/{pid}/task").iterdir():
+            with contextlib.suppress(ProcessLookupError):
+                os.sched_setaffinity(int(thread.name), cpus)
+
+
+def tree(pid: int) -> list[int]:
+    """A process and its descendants (Linux /proc)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [pid, *(each for child in children for each in tree(int(child)))]
+
+
+def services() -> list[int]:
+    """The processes of PostgreSQL and Redis on this machine."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if (entry / "comm").read_text().strip() in ("postgres", "redis-server"):
+                    found.append(int(entry.name))
+    return found
+
+
+def bare_renderer(count: int, processes: int, cpus: set[int] | None = None) -> tuple[float, float]:
+    """Certificates per second of the renderer alone in ``processes`` forked processes (on ``cpus``),
+    and its CPU milliseconds per certificate."""
     render_range(range(len(NAMES)))  # load every font in this process first, as a warm worker has
     chunks = [range(start, count, processes) for start in range(processes)]
     started = time.perf_counter()
-    with ProcessPoolExecutor(processes) as pool:
+    initializer = (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
+    with ProcessPoolExecutor(processes, initializer=initializer) as pool:
         cpu = sum(pool.map(render_cpu, chunks))
     return count / (time.perf_counter() - started), 1000 * cpu / count
 
@@ -156,7 +187,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--server-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--name", default="academy_bench_certificates")
     parser.add_argument("--sqlite", action="store_true", help="a SQLite file instead of PostgreSQL")
+    parser.add_argument(
+        "--pin", action="store_true", help="the worker on one core, the services on the other"
+    )
     args = parser.parse_args(argv)
+    everywhere = os.sched_getaffinity(0)
+    worker_cpus, service_cpus = (
+        ({min(everywhere)}, everywhere - {min(everywhere)}) if args.pin else (None, None)
+    )
+    if args.pin and not service_cpus:
+        raise SystemExit("--pin needs two cores")
     if urlsplit(args.broker).hostname not in LOCAL_HOSTS:
         raise SystemExit("the benchmark only talks to a broker on this machine")
 
@@ -187,7 +227,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"database {url.split('@')[-1]}, broker {args.broker}, {args.count} certificates, "
           f"{args.concurrency} processes, batches of up to {args.batch_size}", flush=True)  # fmt: skip
     migrate_and_load_content(app)
-    before, cpu_before = bare_renderer(args.count, args.concurrency)
+    if service_cpus:
+        pin([*services(), os.getpid()], service_cpus)
+        print(f"pinned: the worker and the bare renderer on CPU {sorted(worker_cpus or ())}, PostgreSQL, "
+              f"Redis and the SMTP server on CPU {sorted(service_cpus)}", flush=True)  # fmt: skip
+    before, cpu_before = bare_renderer(args.count, args.concurrency, worker_cpus)
     print(f"bare renderer (before): {before:.1f} certificates/s, {cpu_before:.1f} ms CPU each", flush=True)
 
     enrolment_ids = add_completions(app, args.count)
@@ -198,6 +242,9 @@ def main(argv: list[str] | None = None) -> int:
                              CERTIFICATE_BATCH_SIZE=str(args.batch_size))  # fmt: skip
     worker = WorkerProcess(env, folder, concurrency=args.concurrency)
     worker.start()
+    if worker_cpus:
+        assert worker.process is not None
+        pin(tree(worker.process.pid), worker_cpus)
     try:
         from learning.certificates.tasks import issue_certificate
 
@@ -219,8 +266,10 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         worker.stop()
         app.extensions["celery"].close()
-    after, cpu_after = bare_renderer(args.count, args.concurrency)
+    after, cpu_after = bare_renderer(args.count, args.concurrency, worker_cpus)
     smtp.stop()
+    if service_cpus:
+        pin([*services(), os.getpid()], everywhere)
     baseline = (before + after) / 2
     issued_rate, full_rate = args.count / rendered_at, args.count / emailed_at
     print(f"bare renderer (after):  {after:.1f} certificates/s, {cpu_after:.1f} ms CPU each")
