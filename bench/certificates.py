@@ -6,10 +6,11 @@
 
 The baseline renders the same certificates with `render_certificate` alone, in as many processes as the
 worker has, before and after the worker's run. The measured run makes completed enrolments in a fresh
-database (migrated, with content/ loaded), starts `celery -A worker.app worker`, queues one issuing task per
-completion (each task issues the completions waiting with it, up to --batch-size) and waits until every
-certificate is issued, signed, rendered, stored and e-mailed (to a local aiosmtpd server). Its tasks use a
-queue of their own, so a shared broker is fine.
+database (migrated, with content/ loaded), starts `celery -A worker.app worker` and pauses it (SIGSTOP),
+calls the completion listener for each enrolment as the completions' commits do (a burst queues one issuing
+task; each task takes up to --batch-size completions and queues the next while it renders), resumes the
+worker and starts the clock, and waits until every certificate is issued, signed, rendered, stored and
+e-mailed (to a local aiosmtpd server). Its tasks use a queue of their own, so a shared broker is fine.
 
 --pin gives the worker (and the bare renderer) the first core alone, and PostgreSQL, Redis and this
 process (the SMTP server) the other, as where the database and the mail server run on other machines
@@ -121,16 +122,30 @@ def bare_renderer(count: int, processes: int, cpus: set[int] | None = None) -> t
     return count / (time.perf_counter() - started), 1000 * cpu / count
 
 
+def cpu_of(pid: int) -> float:
+    """CPU seconds used so far by a process (Linux /proc); 0 for one that has gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
 def tree_cpu(pid: int) -> tuple[float, float]:
-    """CPU seconds used so far by a process and by its live children (Linux /proc)."""
-    tick = os.sysconf("SC_CLK_TCK")
+    """CPU seconds used so far by a process and by its live children."""
     children = [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    return cpu_of(pid), sum(cpu_of(child) for child in children)
 
-    def used(each: int) -> float:
-        fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / tick  # utime, stime
 
-    return used(pid), sum(used(child) for child in children)
+def services_cpu() -> dict[int, float]:
+    """CPU seconds used so far by each PostgreSQL and Redis process."""
+    return {pid: cpu_of(pid) for pid in services()}
+
+
+def since(before: dict[int, float]) -> float:
+    """CPU seconds the PostgreSQL and Redis processes used since ``before`` (backends started since
+    count whole; those that started and ended in between are missed)."""
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in services_cpu().items())
 
 
 def add_completions(app: Flask, count: int) -> list[int]:
@@ -246,20 +261,26 @@ def main(argv: list[str] | None = None) -> int:
         assert worker.process is not None
         pin(tree(worker.process.pid), worker_cpus)
     try:
-        from learning.certificates.tasks import issue_certificate
+        from learning.certificates import enqueue_issue
 
         assert worker.process is not None
-        main_started, pool_started = tree_cpu(worker.process.pid)
+        worker.pause()  # the completions' tasks are queued first: the clock runs for the worker alone
         with app.app_context():
-            started = time.perf_counter()
+            publishing = time.perf_counter()
             for enrolment_id in enrolment_ids:
-                issue_certificate.delay(enrolment_id)
-        published = time.perf_counter() - started
+                enqueue_issue(enrolment_id)  # what each completion does after its commit
+        published = time.perf_counter() - publishing
+        main_started, pool_started = tree_cpu(worker.process.pid)
+        services_started, own_started = services_cpu(), time.process_time()
+        started = time.perf_counter()
+        worker.resume()
         wait_for(lambda: progress_of(app)[0] == args.count, 3600, "every certificate rendered", 0.05)
         rendered_at = time.perf_counter() - started
         wait_for(lambda: progress_of(app)[1] == args.count, 3600, "every e-mail sent", 0.05)
         emailed_at = time.perf_counter() - started
         main_cpu, pool_cpu = tree_cpu(worker.process.pid)
+        services_ms = 1000 * since(services_started) / args.count
+        own_ms = 1000 * (time.process_time() - own_started) / args.count
         main_ms = 1000 * (main_cpu - main_started) / args.count
         pool_ms = 1000 * (pool_cpu - pool_started) / args.count
         worker_cpu = main_ms + pool_ms
@@ -278,16 +299,20 @@ def main(argv: list[str] | None = None) -> int:
         f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {os.cpu_count()} cores "
         "(other work on the machine skews every figure)"
     )
-    print(f"published {args.count} tasks in {published:.2f} s")
+    print(f"{args.count} completions queued their tasks in {published:.2f} s, the worker paused")
     print(f"worker, issued and rendered:          {issued_rate:.1f} certificates/s ({rendered_at:.1f} s)")
     print(f"worker, issued, rendered and e-mailed: {full_rate:.1f} certificates/s ({emailed_at:.1f} s), "
           f"{inbox.received} e-mails received")  # fmt: skip
     print(f"ratio to the bare renderer ({baseline:.1f}/s): {full_rate / baseline:.2f} with the e-mail, "
           f"{issued_rate / baseline:.2f} to the rendered PDF (target 0.7)")  # fmt: skip
     render_ms = (cpu_before + cpu_after) / 2
+    cores_ms = len(everywhere) * 1000 * emailed_at / args.count
     print(f"CPU per certificate: worker processes {worker_cpu:.1f} ms (main process {main_ms:.1f}, pool and "
           f"beat {pool_ms:.1f}; database, broker and mail server not counted), renderer {render_ms:.1f} ms: "
           f"ratio {render_ms / worker_cpu:.2f}")  # fmt: skip
+    print(f"CPU per certificate elsewhere: PostgreSQL and Redis {services_ms:.1f} ms, this process (the SMTP "
+          f"server, publishing, polling) {own_ms:.1f} ms, out of {cores_ms:.1f} ms of the "
+          f"{len(everywhere)} cores' time")  # fmt: skip
     return 0
 
 

@@ -135,6 +135,9 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "CERTIFICATE_RETRY_BACKOFF": 5.0,
         "CERTIFICATE_SWEEP_SECONDS": 60.0,
         "CERTIFICATE_BATCH_SIZE": 20,
+        # How long a queued issuing task that has not started keeps later completions from queueing their
+        # own (they are within its reach); past it, it is taken for lost.
+        "CERTIFICATE_WAKEUP_SECONDS": 60.0,
         # Certificates of an erased account: "keep" (still verifiable, as issued to a deleted account) or
         # "revoke"; the secretariat may choose otherwise when it erases an account on request.
         "ERASURE_CERTIFICATES": "keep",
@@ -197,7 +200,8 @@ def from_environment(environ: os._Environ[str] | dict[str, str] | None = None) -
     if env.get("REMINDER_CLAIM_TIMEOUT"):
         settings["REMINDER_CLAIM_TIMEOUT"] = timedelta(seconds=float(env["REMINDER_CLAIM_TIMEOUT"]))
     for name in (
-        "CERTIFICATE_RETRY_BACKOFF", "CERTIFICATE_SWEEP_SECONDS", "REMINDER_SCAN_SECONDS", "MAIL_KEEP_SECONDS"
+        "CERTIFICATE_RETRY_BACKOFF", "CERTIFICATE_SWEEP_SECONDS", "CERTIFICATE_WAKEUP_SECONDS",
+        "REMINDER_SCAN_SECONDS", "MAIL_KEEP_SECONDS",
     ):  # fmt: skip
         if env.get(name):
             settings[name] = float(env[name])

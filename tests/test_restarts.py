@@ -91,6 +91,9 @@ def build_app(database: str, broker: str, folder: Path) -> Flask:
             CELERY_DEFAULT_QUEUE=new_queue(),
             STORAGE_PATH=str(folder / "storage"),
             MAIL_FILE_PATH=str(folder / "mail"),
+            # while the worker is paused, completions keep queueing tasks (for the broker to hold) instead
+            # of leaving themselves to the one queued first
+            CERTIFICATE_WAKEUP_SECONDS=0.2,
         )
     )
     with app.app_context():

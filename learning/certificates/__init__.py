@@ -7,10 +7,13 @@ from flask import Flask
 
 
 def enqueue_issue(enrolment_id: int) -> None:
-    """Course-completion listener: queue the certificate (called after the completion's commit)."""
+    """Course-completion listener: queue the certificate (called after the completion's commit), unless
+    an issuing task queued for an earlier completion has not started yet: that one will take it."""
+    from learning.certificates import services
     from learning.certificates.tasks import issue_certificate
 
-    issue_certificate.delay(enrolment_id)
+    if services.wake_issuing():
+        issue_certificate.delay(enrolment_id)
 
 
 def init_app(app: Flask) -> None:

@@ -114,3 +114,16 @@ class CertificateEvent(db.Model):  # type: ignore[name-defined]
 
     def __repr__(self) -> str:
         return f"<CertificateEvent {self.certificate_id} {self.kind}>"
+
+
+class IssuingWakeup(db.Model):  # type: ignore[name-defined]
+    """One row: when an issuing task was last queued that has not started yet (None: none waits).
+
+    A burst of completions then queues one task rather than one each; that task, finding a full batch,
+    queues the next (see services.wake_issuing).
+    """
+
+    __tablename__ = "certificate_issuing_wakeup"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -12,20 +12,20 @@ import json
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, NamedTuple
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, select, text, tuple_, update
+from sqlalchemy import Connection, bindparam, false, select, text, tuple_, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from learning.auth.models import User
 from learning.catalog.models import Course, CourseVersion
 from learning.certificates import credential
-from learning.certificates.models import CURRENT, Certificate, CertificateEvent
+from learning.certificates.models import CURRENT, Certificate, CertificateEvent, IssuingWakeup
 from learning.certificates.pdf import CertificateContent, render_certificate
-from learning.db import RawSelect, insert_for, utcnow
+from learning.db import insert_for, utcnow, write_in_this_request
 from learning.extensions import db
 from learning.progress.models import Enrolment
 from learning.storage import storage
@@ -181,32 +181,61 @@ def _has_current_certificate() -> Any:
     )
 
 
-_AWAITING = RawSelect(
-    lambda: select(Enrolment.id).where(
-        Enrolment.id == bindparam("enrolment_id"),
-        Enrolment.completed_version_id.is_not(None),
-        ~_has_current_certificate(),
-    )
-)
+def wake_issuing() -> bool:
+    """Record that an issuing task is being queued, unless one queued less than CERTIFICATE_WAKEUP_SECONDS
+    ago has not started yet: True when the caller is to queue it. Past that time a queued task is taken
+    for lost (a duplicate finds nothing to do, and the sweep finds what a lost task left). Called after a
+    completion's commit, in a short transaction of its own (the session's has ended).
 
-
-def awaits_certificate(enrolment_id: int) -> bool:
-    """Whether a completed enrolment has no current certificate yet, in one statement outside any
-    transaction (most issuing tasks find theirs issued by an earlier task's batch)."""
-    return _AWAITING.one_or_none(enrolment_id=enrolment_id) is not None
-
-
-def issue_pending(first: int, size: int) -> list[Certificate]:
-    """Issue the certificates of completed enrolment ``first`` and of up to ``size`` - 1 others that have
-    none yet, and record an event for each; nothing if ``first`` has one already.
-
-    Each completion queues its own task, but a task issues what is waiting with it in one transaction, so
-    that the tasks after it find their certificate issued and stop at the first statement. The enrolments
-    are locked with SKIP LOCKED on PostgreSQL, so that two workers take different ones rather than wait
-    for each other; the unique key still settles any overlap (SQLite has one writer at a time).
+    A completion that finds a task waiting is in that task's reach: the task clears the mark and commits
+    before it selects the completions waiting, so it sees every completion committed before the mark was
+    read (see issue_pending).
     """
-    if not awaits_certificate(first):
-        return []
+    now = utcnow()
+    stale = now - timedelta(seconds=float(current_app.config["CERTIFICATE_WAKEUP_SECONDS"]))
+    table = IssuingWakeup.__table__
+    bind = db.session.session_factory.kw.get("bind") or db.engine  # the tests' connection is honoured
+    statement = (
+        insert_for(table)
+        .values(id=1, queued_at=now)
+        .on_conflict_do_update(
+            index_elements=[table.c.id],
+            set_={"queued_at": now},
+            where=table.c.queued_at.is_(None) | (table.c.queued_at < stale),
+        )
+        .returning(table.c.id)
+    )
+    if isinstance(bind, Connection):
+        return bind.execute(statement).first() is not None
+    write_in_this_request()
+    with bind.begin() as connection:
+        return connection.execute(statement).first() is not None
+
+
+def issuing_started() -> None:
+    """Clear the mark of a queued issuing task (the task has started); the caller commits before it
+    selects the completions waiting."""
+    db.session.execute(
+        update(IssuingWakeup).values(queued_at=None).execution_options(synchronize_session=False)
+    )
+
+
+class Batch(NamedTuple):
+    certificates: list[Certificate]
+    full: bool  # as many completions as asked for: more may be waiting
+
+
+def issue_pending(first: int | None, size: int) -> Batch:
+    """Issue the certificates of completed enrolment ``first`` (if it has none yet) and of other
+    completions that have none, ``size`` in all at most, and record an event for each.
+
+    A burst of completions queues one task (wake_issuing), and a task that takes a full batch queues the
+    next, so that the other worker processes take the next batches while this one renders. The
+    enrolments are locked with SKIP LOCKED on PostgreSQL, so that two workers take different ones rather
+    than wait for each other; the unique key still settles any overlap (SQLite has one writer at a time).
+    """
+    own = Enrolment.id == first if first is not None else false()
+    order = (Enrolment.id != first, Enrolment.id) if first is not None else (Enrolment.id,)
     rows = db.session.execute(
         # the Course too, held by ``rows``, so that signing reads version.course without a query each
         select(Enrolment.id, Enrolment.completed_at, User, CourseVersion, Course)
@@ -215,19 +244,19 @@ def issue_pending(first: int, size: int) -> list[Certificate]:
         .join(Course, Course.id == CourseVersion.course_id)
         .where(
             # its own, and those in the small index of completions awaiting a certificate
-            (Enrolment.id == first) | (Enrolment.completed_version_id.is_not(None) & ~Enrolment.certified),
+            own | (Enrolment.completed_version_id.is_not(None) & ~Enrolment.certified),
             Enrolment.completed_at.is_not(None),
             User.erased_at.is_(None),
             ~_has_current_certificate(),
         )
-        .order_by(Enrolment.id != first, Enrolment.id)
+        .order_by(*order)
         .limit(size)
         .with_for_update(of=Enrolment, skip_locked=True)
     ).all()
     completions = [Completion(user, eid, version, at) for eid, at, user, version, _ in rows if at is not None]
     certificates = _insert_many(completions)
     _record_issued(certificates)
-    return certificates
+    return Batch(certificates, full=len(rows) == size)
 
 
 def _record_issued(certificates: list[Certificate]) -> None:

@@ -25,6 +25,7 @@ from learning.certificates.models import Certificate
 from learning.certificates.pdf import CertificateContent
 from learning.extensions import db
 from learning.mail import PermanentMailError, send_kept
+from learning.outbox import after_commit
 
 logger = logging.getLogger(__name__)
 
@@ -76,16 +77,28 @@ def _finish(task: Task, what: str, certificates: Callable[[], list[Certificate]]
 
 
 @shared_task(bind=True, **RELIABLE)
-def issue_certificate(self: Task, enrolment_id: int) -> None:
-    """Issue the certificate of a completed enrolment, with those of up to CERTIFICATE_BATCH_SIZE - 1 other
-    completions waiting for theirs, in one short transaction; then render and store their PDFs, and e-mail
-    them over one SMTP connection (each claimed first).
+def issue_certificate(self: Task, enrolment_id: int | None = None) -> None:
+    """Issue the certificate of a completed enrolment (if it has none yet) with those of other completions
+    waiting for theirs, CERTIFICATE_BATCH_SIZE in all at most, in one short transaction; then render and
+    store their PDFs, and e-mail them over one SMTP connection (each claimed first).
 
-    The tasks of those other completions find them issued and leave them to this one; if it dies before
-    the PDFs are stored, the sweep finishes them once the lease has passed (finish_certificate).
+    A burst of completions queues one such task (services.wake_issuing); one that takes a full batch
+    queues the next after its commit (without an enrolment), which another worker process takes while
+    this one renders. If it dies before the PDFs are stored, the sweep finishes them once the lease has
+    passed (finish_certificate).
     """
     size = current_app.config["CERTIFICATE_BATCH_SIZE"]
-    _finish(self, f"issuing for enrolment {enrolment_id}", lambda: services.issue_pending(enrolment_id, size))
+
+    def batch() -> list[Certificate]:
+        services.issuing_started()
+        db.session.commit()  # before the batch is selected: see services.wake_issuing
+        issued = services.issue_pending(enrolment_id, size)
+        if issued.full:
+            after_commit(issue_certificate.delay)
+        return issued.certificates
+
+    what = f"issuing for enrolment {enrolment_id}" if enrolment_id is not None else "issuing"
+    _finish(self, what, batch)
 
 
 @shared_task(bind=True, **RELIABLE)

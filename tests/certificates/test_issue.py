@@ -29,7 +29,7 @@ from learning.progress import services as progress
 from learning.progress.models import Enrolment
 from learning.storage import LocalStorage, storage
 from tests.fixtures.completion import enrol_and_complete, make_learner
-from tests.fixtures.databases import committed_app, counting
+from tests.fixtures.databases import committed_app
 from tests.fixtures.smtp import Inbox, _free_port
 
 
@@ -380,7 +380,7 @@ def test_the_sweep_finishes_what_a_dead_issuing_task_left(
     monkeypatch.setattr(progress, "course_completed_listeners", [])
     enrolment = completed()
     # the issuing task died after its issuing commit: a certificate without PDF, e-mail or claim
-    [certificate] = services.issue_pending(enrolment.id, 5)
+    [certificate] = services.issue_pending(enrolment.id, 5).certificates
     db.session.commit()
     tasks.issue_certificate.run(enrolment.id)  # its message again, within the lease: left to its owner
     assert services.unrendered() == [] and mailbox.messages == []
@@ -401,18 +401,19 @@ def test_the_sweep_finishes_what_a_dead_issuing_task_left(
 def test_one_task_issues_the_completions_waiting_with_it(
     app: Flask, completed: Callable[..., Enrolment], monkeypatch: pytest.MonkeyPatch, mailbox: Inbox
 ) -> None:
-    monkeypatch.setattr(progress, "course_completed_listeners", [])  # their tasks wait in the queue
+    monkeypatch.setattr(progress, "course_completed_listeners", [])  # no task of their own
     enrolments = [completed(full_name=f"Learner {n} ใจดี") for n in range(5)]
     monkeypatch.setitem(app.config, "CERTIFICATE_BATCH_SIZE", 3)
+    queued: list[tuple[Any, ...]] = []
+    monkeypatch.setattr(tasks.issue_certificate, "delay", lambda *args: queued.append(args))
     tasks.issue_certificate.run(enrolments[3].id)  # its own first, then the oldest waiting
     issued = {c.enrolment_id for c in db.session.scalars(select(Certificate))}
     assert issued == {enrolments[3].id, enrolments[0].id, enrolments[1].id}
     assert len(mailbox.messages) == 3
-    # a task whose completion a batch took stops at its first statement: the others have tasks of their own
-    with counting() as statements:
-        tasks.issue_certificate.run(enrolments[0].id)
-    assert len(statements) == 1 and db.session.scalar(select(func.count(Certificate.id))) == 3
-    for enrolment in enrolments:  # the queued tasks: the two left, then nothing more
+    assert queued == [()]  # a full batch: the next task is queued, for whatever is still waiting
+    tasks.issue_certificate.run()  # that one: the two left, not a full batch, so nothing more queued
+    assert queued == [()]
+    for enrolment in enrolments:  # a task delivered again, or the sweep's: nothing left to do
         tasks.issue_certificate.run(enrolment.id)
     certificates = list(db.session.scalars(select(Certificate)))
     assert len(certificates) == 5 and all(c.pdf_key and c.email_sent_at for c in certificates)
@@ -425,6 +426,51 @@ def test_one_task_issues_the_completions_waiting_with_it(
         select(Enrolment.certified).where(Enrolment.id.in_([e.id for e in enrolments]))
     )
     assert all(enrolled)
+    assert queued == [()]
+
+
+def test_a_burst_of_completions_queues_one_task(
+    app: Flask, completed: Callable[..., Enrolment], monkeypatch: pytest.MonkeyPatch, mailbox: Inbox
+) -> None:
+    queued: list[tuple[Any, ...]] = []
+    monkeypatch.setattr(tasks.issue_certificate, "delay", lambda *args: queued.append(args))
+    first, second, third = (completed() for _ in range(3))
+    assert queued == [(first.id,)]  # the others are within reach of the task queued for the first
+    tasks.issue_certificate.run(first.id)
+    issued = {c.enrolment_id for c in db.session.scalars(select(Certificate))}
+    assert issued == {first.id, second.id, third.id}
+    fourth = completed()  # the task has started: a new completion queues its own
+    assert queued == [(first.id,), (fourth.id,)]
+    # a queued task that never started (lost with a broker) stops holding back completions after a while
+    later = utcnow() + timedelta(seconds=app.config["CERTIFICATE_WAKEUP_SECONDS"] + 1)
+    monkeypatch.setattr(services, "utcnow", lambda: later)
+    fifth = completed()
+    assert queued == [(first.id,), (fourth.id,), (fifth.id,)]
+    assert len(mailbox.messages) == 3
+
+
+def test_a_task_sees_every_completion_that_found_it_queued(
+    app: Flask, completed: Callable[..., Enrolment], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The task clears the mark and commits before it selects: a completion that read the mark before the
+    clearing committed had committed itself, and a later one queues a task of its own."""
+    queued: list[tuple[Any, ...]] = []
+    monkeypatch.setattr(tasks.issue_certificate, "delay", lambda *args: queued.append(args))
+    selected: list[bool] = []
+    real_issue = services.issue_pending
+
+    def issue_after_a_completion(first: int | None, size: int) -> services.Batch:
+        selected.append(True)
+        late.append(completed())  # committed after the mark was cleared, before the batch is selected
+        return real_issue(first, size)
+
+    late: list[Enrolment] = []
+    early = completed()
+    monkeypatch.setattr(services, "issue_pending", issue_after_a_completion)
+    tasks.issue_certificate.run(early.id)
+    assert queued == [(early.id,), (late[0].id,)]  # it found no task waiting, so it queued its own
+    issued = {c.enrolment_id for c in db.session.scalars(select(Certificate))}
+    assert issued == {early.id, late[0].id} and selected == [True]
 
 
 @pytest.mark.postgres
@@ -437,11 +483,11 @@ def test_two_workers_take_different_completions(tmp_path: Path, monkeypatch: pyt
         with db.engine.connect() as other:  # another worker's issuing transaction holds the first one
             other.execute(select(Enrolment.id).where(Enrolment.id == first).with_for_update())
             db.session.execute(text("SET LOCAL lock_timeout = '5s'"))  # were it waited for: an error
-            [certificate] = services.issue_pending(first, 5)  # skipped rather than waited for
+            [certificate] = services.issue_pending(first, 5).certificates  # skipped rather than waited for
             assert certificate.enrolment_id == second
             db.session.commit()
             other.rollback()
-        [certificate] = services.issue_pending(first, 5)
+        [certificate] = services.issue_pending(first, 5).certificates
         assert certificate.enrolment_id == first
         db.session.commit()
         db.session.remove()
