@@ -229,8 +229,8 @@ class RawSelect:
         constants = {name: bind.value for name, bind in compiled.binds.items() if not bind.required}
         expanded = compiled.construct_expanded_state({**required, **constants})
         binds = []
-        for name in (*required, *constants):
-            convert = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+        for name, bind in compiled.binds.items():
+            convert = bind.type.dialect_impl(dialect).bind_processor(dialect)
             if convert is not None:
                 binds.append((name, convert))
         found = _Compiled(

@@ -95,22 +95,20 @@ def record_email(announcement: Announcement, sent: bool) -> None:
     This runs once per e-mail, and its own commit keeps what a crash can repeat to the one message in
     flight; so its statements are built once, and on PostgreSQL the mark and the event are one statement.
     """
-    values = {"certificate_id": announcement.certificate_id, "now": utcnow()}
-    if not sent:
-        db.session.execute(_recording("failed"), values)
-        return
-    values["details"] = {"to": announcement.to}
-    for statement in _recording(dialect_name()):
+    values: dict[str, Any] = {"certificate_id": announcement.certificate_id, "now": utcnow()}
+    if sent:
+        values["details"] = {"to": announcement.to}
+    for statement in _recording(dialect_name() if sent else "failed"):
         db.session.execute(statement, values)
 
 
 @cache
-def _recording(how: str) -> Any:
+def _recording(how: str) -> list[Any]:
     """The statements recording an e-mail: refused for good ("failed"), or sent, for a dialect."""
     certificates, events = Certificate.__table__, CertificateEvent.__table__
     mark = certificates.update().where(certificates.c.id == bindparam("certificate_id"))
     if how == "failed":
-        return mark.values(email_failed_at=bindparam("now"))
+        return [mark.values(email_failed_at=bindparam("now"))]
     mark = mark.values(email_sent_at=bindparam("now"))
     columns = ["certificate_id", "kind", "details", "created_at"]
     details = bindparam("details", type_=events.c.details.type)
