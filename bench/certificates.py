@@ -264,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.certificates", description=__doc__.split("\n")[0])
     parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=2)
-    parser.add_argument("--batch-size", type=int, default=20, help="CERTIFICATE_BATCH_SIZE of the worker")
+    parser.add_argument("--batch-size", type=int, default=50, help="CERTIFICATE_BATCH_SIZE of the worker")
     parser.add_argument("--broker", default="redis://127.0.0.1:6379/15")
     parser.add_argument("--server-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--name", default="academy_bench_certificates")
