@@ -1,8 +1,8 @@
 """Certificates per second through the real Celery worker, as a ratio to the bare renderer in the same run.
 
-    .venv/bin/python -m bench.certificates [--count 1000] [--concurrency 2] [--batch-size 20]
+    .venv/bin/python -m bench.certificates [--count 1000] [--concurrency 2] [--batch-size 50]
         [--broker redis://127.0.0.1:6379/15]
-        [--server-url postgresql://postgres@127.0.0.1:5432/postgres | --sqlite] [--pin]
+        [--server-url postgresql://postgres@127.0.0.1:5432/postgres | --sqlite] [--pin] [--aiosmtpd]
 
 The baseline renders the same certificates with `render_certificate` alone, in as many processes as the
 worker has, before and after the worker's run. The measured run makes completed enrolments in a fresh
@@ -10,7 +10,8 @@ database (migrated, with content/ loaded), starts `celery -A worker.app worker` 
 calls the completion listener for each enrolment as the completions' commits do (a burst queues one issuing
 task; each task takes up to --batch-size completions and queues the next while it renders), resumes the
 worker and starts the clock, and waits until every certificate is issued, signed, rendered, stored and
-e-mailed (to a local aiosmtpd server). Its tasks use a queue of their own, so a shared broker is fine.
+e-mailed (to a local SMTP server: SinkProtocol below, or aiosmtpd with --aiosmtpd). Its tasks use a queue
+of their own, so a shared broker is fine.
 
 --pin gives the worker (and the bare renderer) the first core alone, and PostgreSQL, Redis and this
 process (the SMTP server) the other, as where the database and the mail server run on other machines

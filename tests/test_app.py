@@ -13,7 +13,6 @@ from learning.config import from_environment, server_settings
 from learning.extensions import db
 from learning.security import permissions
 from tests.conftest import TEST_SECRET, app_config
-from tests.fixtures.databases import counting
 
 
 def test_production_refuses_to_start_without_a_real_secret_key(tmp_path) -> None:
@@ -77,8 +76,17 @@ def test_sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout(app: Flask) 
 
 
 def test_healthz_does_not_touch_the_database(app: Flask, client: FlaskClient) -> None:
-    with counting() as statements:
+    statements: list[str] = []
+    from sqlalchemy import event
+
+    def count(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
         response = client.get("/healthz")
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
     assert response.status_code == 200 and response.get_json() == {"status": "ok"}
     assert statements == []
 
