@@ -153,6 +153,13 @@ def dialect_name() -> str:
     return db.session.get_bind().dialect.name
 
 
+def session_bind() -> Engine | Connection:
+    """What the session's factory is bound to, for statements run beside the session: a connection (the
+    tests', in their transaction) or the engine. Not db.session.get_bind(): that makes the request a
+    session it would not otherwise need, and makes it close it at the end."""
+    return db.session.session_factory.kw.get("bind") or db.engine
+
+
 @dataclass(frozen=True)
 class _Compiled:
     sql: str
@@ -191,10 +198,7 @@ class RawSelect:
         self._compiled: dict[tuple[str, str], _Compiled] = {}
 
     def one_or_none(self, **values: Any) -> tuple[Any, ...] | None:
-        # Not db.session.get_bind(): that makes the request a session it would not otherwise need, and
-        # makes it close it at the end, which costs more than the statement. A session factory bound to a
-        # connection (the tests') is honoured.
-        bind = db.session.session_factory.kw.get("bind") or db.engine
+        bind = session_bind()  # a session would cost more than the statement
         compiled = self._compile(bind.dialect)
         converted = dict(compiled.constants)
         converted.update(values)

@@ -25,7 +25,7 @@ from learning.catalog.models import Course, CourseVersion
 from learning.certificates import credential
 from learning.certificates.models import CURRENT, Certificate, CertificateEvent, IssuingWakeup
 from learning.certificates.pdf import CertificateContent, render_certificate
-from learning.db import insert_for, utcnow, write_in_this_request
+from learning.db import insert_for, session_bind, utcnow, write_in_this_request
 from learning.extensions import db
 from learning.progress.models import Enrolment
 from learning.storage import storage
@@ -194,7 +194,7 @@ def wake_issuing() -> bool:
     now = utcnow()
     stale = now - timedelta(seconds=float(current_app.config["CERTIFICATE_WAKEUP_SECONDS"]))
     table = IssuingWakeup.__table__
-    bind = db.session.session_factory.kw.get("bind") or db.engine  # the tests' connection is honoured
+    bind = session_bind()  # the session's transaction has ended
     statement = (
         insert_for(table)
         .values(id=1, queued_at=now)
